@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import GateRouterMockProvider
+import GateRouterServer
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway (SQLite in the data folder; no other set-up)."
+    )
+
+    @Option(help: "Address to bind (env GATEROUTER_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on (env GATEROUTER_PORT; default 8090).")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Folder for the embedded database (env GATEROUTER_DATA_DIR; default ./gaterouter-data).")
+    var dataDir: String?
+
+    @Option(help: "YAML config file (env GATEROUTER_CONFIG).")
+    var config: String?
+
+    @Flag(help: "Simulate every provider with the built-in mock, so all features work offline. Answers are not real.")
+    var demo = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env GATEROUTER_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = makeLogger(label: "gaterouter", level: logLevel ?? environment["GATEROUTER_LOG_LEVEL"])
+        var configuration: GatewayConfiguration
+        do {
+            configuration = try GatewayConfiguration.load(
+                commandLine: CommandLineSettings(host: host, port: port, dataDirectory: dataDir, configFile: config, isDemo: demo),
+                environment: environment
+            )
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let state = try await GatewayBootstrap.openSQLite(dataDirectory: configuration.dataDirectory, logger: logger)
+
+        guard demo else {
+            try await serve(configuration, state: state, logger: logger)
+            return
+        }
+        // Demo: a mock upstream on a free loopback port stands in for every provider.
+        let mock = MockProvider(options: .init(latency: .milliseconds(120), tokenDelay: .milliseconds(25)))
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let mockApp = mock.buildApplication(host: "127.0.0.1", port: 0, logger: logger) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await mockApp.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let mockPort = await iterator.next() else { throw ValidationError("the demo upstream did not start") }
+            configuration = configuration.simulatingProviders(at: "http://127.0.0.1:\(mockPort)")
+            try await serve(configuration, state: state, logger: logger)
+            group.cancelAll()
+        }
+    }
+
+    private func serve(_ configuration: GatewayConfiguration, state: GatewayBootstrap.Result, logger: Logger) async throws {
+        let app = buildApplication(configuration: configuration, state: state, logger: logger) { port in
+            printBanner(configuration: configuration, port: port, firstStartKey: state.firstStartKey)
+        }
+        try await app.runService()
+    }
+
+    private func printBanner(configuration: GatewayConfiguration, port: Int, firstStartKey: String?) {
+        let host = configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host
+        let root = "http://\(host):\(port)"
+        let (available, total) = configuration.modelAvailability
+        var lines = [String]()
+        if configuration.isDemo {
+            lines += [
+                "",
+                "*** DEMO MODE: every provider is SIMULATED by the built-in mock. Answers are NOT real model output. ***",
+            ]
+        }
+        lines += [
+            "",
+            "GateRouter is running.",
+            "  Base URL:  \(root)/openai/v1",
+        ]
+        if let firstStartKey {
+            lines.append("  API key:   \(firstStartKey)")
+            lines.append("             (shown once, now: store it. Only its hash is kept.)")
+        } else {
+            lines.append("  API key:   issued on first start; create another with `gaterouter keys create --data-dir \(configuration.dataDirectory)`")
+        }
+        lines += [
+            "  Console:   \(root)/",
+            "  Data:      \(configuration.dataDirectory)",
+            "  Models:    \(available) of \(total) catalog models available (set provider keys such as OPENAI_API_KEY to enable more)",
+            "",
+        ]
+        FileHandle.standardOutput.write(Data(lines.joined(separator: "\n").utf8 + [0x0A]))
+    }
+}
+
+/// A stderr logger at the requested level.
+func makeLogger(label: String, level: String?) -> Logger {
+    var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = level.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+    return logger
+}

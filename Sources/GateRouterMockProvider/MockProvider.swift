@@ -1,0 +1,241 @@
+import GateRouterWire
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import Foundation
+
+/// A fake OpenAI-compatible upstream for tests, demos and benchmarks: JSON and streamed answers, fixed latency,
+/// per-token delay and error injection, all on loopback.
+///
+/// Besides the server-wide ``Options``, one request can steer its own answer through a `mock` object in its body
+/// (the gateway passes unknown fields through, so this also exercises passthrough):
+/// `{"mock": {"status": 429, "reply": "hi", "latency_ms": 50, "token_delay_ms": 5, "error_after": 2, "cut_after": 2,
+/// "no_usage": true}}`.
+public final class MockProvider: Sendable {
+    public struct Options: Sendable {
+        /// Delay before the response head.
+        public var latency: Duration
+        /// Delay between streamed chunks.
+        public var tokenDelay: Duration
+        /// Share of requests (0…1) answered with `errorStatus`.
+        public var errorRate: Double
+        public var errorStatus: Int
+        /// When set, requests must carry `Authorization: Bearer <apiKey>`.
+        public var apiKey: String?
+
+        public init(latency: Duration = .zero, tokenDelay: Duration = .zero, errorRate: Double = 0, errorStatus: Int = 500, apiKey: String? = nil) {
+            self.latency = latency
+            self.tokenDelay = tokenDelay
+            self.errorRate = errorRate
+            self.errorStatus = errorStatus
+            self.apiKey = apiKey
+        }
+    }
+
+    /// A request as the mock received it, for tests to inspect.
+    public struct ReceivedRequest: Sendable {
+        public var path: String
+        public var authorization: String?
+        public var body: [UInt8]
+        public var json: RawJSONObject? { try? RawJSONObject(parsing: body) }
+    }
+
+    public let options: Options
+    private let log = Mutex<[ReceivedRequest]>([])
+
+    public init(options: Options = .init()) {
+        self.options = options
+    }
+
+    /// Every request received so far, oldest first.
+    public var receivedRequests: [ReceivedRequest] { log.withLock { $0 } }
+
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            try await self.chatCompletions(request, context: context)
+        }
+        router.post("/v1/chat/completions", use: handler)
+        router.post("/chat/completions", use: handler)
+        // The same handler answers the paths Anthropic's and Gemini's OpenAI-compatible endpoints use, so the demo can
+        // stand in for every provider.
+        router.post("/v1beta/openai/chat/completions", use: handler)
+        router.get("/v1/models") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"object":"list","data":[{"id":"mock-model","object":"model","created":0,"owned_by":"mock"}]}"#)))
+        }
+        return router
+    }
+
+    /// An application serving the mock on `host:port` (port 0 picks a free one, reported to `onServerRunning`).
+    public func buildApplication(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        logger: Logger = Logger(label: "gaterouter.mock-provider"),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "gaterouter-mock-provider"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+
+    private struct Directives: Decodable {
+        var status: Int?
+        var reply: String?
+        var latencyMS: Int?
+        var tokenDelayMS: Int?
+        var errorAfter: Int?
+        var cutAfter: Int?
+        var noUsage: Bool?
+        enum CodingKeys: String, CodingKey {
+            case status, reply
+            case latencyMS = "latency_ms"
+            case tokenDelayMS = "token_delay_ms"
+            case errorAfter = "error_after"
+            case cutAfter = "cut_after"
+            case noUsage = "no_usage"
+        }
+    }
+
+    private struct Body: Decodable {
+        var model: String?
+        var messages: [JSONValue]?
+        var stream: Bool?
+        var streamOptions: StreamOptions?
+        var mock: Directives?
+        struct StreamOptions: Decodable {
+            var includeUsage: Bool?
+            enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+        }
+        enum CodingKeys: String, CodingKey {
+            case model, messages, stream, mock
+            case streamOptions = "stream_options"
+        }
+    }
+
+    private func chatCompletions(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let bytes = Array(try await request.body.collect(upTo: 32 << 20).readableBytesView)
+        let authorization = request.headers[.authorization]
+        log.withLock { $0.append(ReceivedRequest(path: request.uri.path, authorization: authorization, body: bytes)) }
+
+        if let expected = options.apiKey, authorization != "Bearer \(expected)" {
+            return Self.error(401, message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key")
+        }
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(bytes)), let messages = body.messages else {
+            return Self.error(400, message: "mock: the body must be a chat completion request", type: "invalid_request_error", code: nil)
+        }
+        let directives = body.mock
+        let latency = directives?.latencyMS.map { Duration.milliseconds($0) } ?? options.latency
+        if latency > .zero { try await Task.sleep(for: latency) }
+        if let status = directives?.status {
+            return Self.error(status, message: "mock: injected error \(status)", type: status == 429 ? "requests" : "server_error", code: status == 429 ? "rate_limit_exceeded" : nil)
+        }
+        if options.errorRate > 0, Double.random(in: 0..<1) < options.errorRate {
+            return Self.error(options.errorStatus, message: "mock: injected error \(options.errorStatus)", type: "server_error", code: nil)
+        }
+
+        let model = body.model ?? "mock-model"
+        let reply = directives?.reply ?? "Hello from the mock provider (\(model)). You said: \(Self.lastUserText(messages).prefix(80))"
+        let tokens = Self.tokens(of: reply)
+        let promptTokens = max(1, messages.reduce(0) { $0 + Self.text(of: $1).utf8.count } / 4)
+        let usage = Usage(promptTokens: promptTokens, completionTokens: tokens.count)
+        let id = "chatcmpl-mock-\(UInt32.random(in: .min ... .max))"
+        let created = Int(Date().timeIntervalSince1970)
+
+        guard body.stream == true else {
+            var out: [UInt8] = Array(#"{"id":"#.utf8)
+            JSONString.append(id, to: &out)
+            out += Array(#","object":"chat.completion","created":\#(created),"model":"#.utf8)
+            JSONString.append(model, to: &out)
+            out += Array(#","choices":[{"index":0,"message":{"role":"assistant","content":"#.utf8)
+            JSONString.append(reply, to: &out)
+            out += Array(#"},"finish_reason":"stop"}]"#.utf8)
+            if directives?.noUsage != true { out += Array(",\"usage\":".utf8) + Self.encode(usage) }
+            out += Array("}".utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
+
+        let includeUsage = body.streamOptions?.includeUsage == true && directives?.noUsage != true
+        let tokenDelay = directives?.tokenDelayMS.map { Duration.milliseconds($0) } ?? options.tokenDelay
+        let prefix = Array(#"{"id":"#.utf8) + JSONString.encode(id) + Array(#","object":"chat.completion.chunk","created":\#(created),"model":"#.utf8) + JSONString.encode(model)
+        let usageSuffix = includeUsage ? Array(#","usage":null}"#.utf8) : Array("}".utf8)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                func send(_ json: [UInt8]) async throws {
+                    try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: json)))
+                }
+                try await send(prefix + Array(#","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]"#.utf8) + usageSuffix)
+                for (index, token) in tokens.enumerated() {
+                    if let errorAfter = directives?.errorAfter, index == errorAfter {
+                        try await send(Array(#"{"error":{"message":"mock: injected mid-stream error","type":"server_error","param":null,"code":null}}"#.utf8))
+                        try await writer.finish(nil)
+                        return
+                    }
+                    if let cutAfter = directives?.cutAfter, index == cutAfter {
+                        try await writer.finish(nil)
+                        return
+                    }
+                    if tokenDelay > .zero { try await Task.sleep(for: tokenDelay) }
+                    try await send(prefix + Array(#","choices":[{"index":0,"delta":{"content":"#.utf8) + JSONString.encode(token) + Array(#"},"finish_reason":null}]"#.utf8) + usageSuffix)
+                }
+                try await send(prefix + Array(#","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]"#.utf8) + usageSuffix)
+                if includeUsage {
+                    try await send(prefix + Array(#","choices":[],"usage":"#.utf8) + Self.encode(usage) + Array("}".utf8))
+                }
+                try await writer.write(ByteBuffer(bytes: ServerSentEvent.doneFrame))
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    static func error(_ status: Int, message: String, type: String, code: String?) -> Response {
+        let error = GatewayError(status: status, message: message, type: type, code: code)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == 429 { headers[.retryAfter] = "1" }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.envelope)))
+    }
+
+    static func encode(_ usage: Usage) -> [UInt8] {
+        (try? JSONEncoder().encode(usage)).map { Array($0) } ?? Array("null".utf8)
+    }
+
+    /// Splits a reply into word-sized pieces, keeping the spaces, so streamed deltas concatenate back to the reply.
+    static func tokens(of text: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        for character in text {
+            current.append(character)
+            if character == " " {
+                out.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
+    static func text(of message: JSONValue) -> String {
+        guard case .object(let fields) = message else { return "" }
+        switch fields["content"] {
+        case .string(let text): return text
+        case .array(let parts):
+            return parts.compactMap { part -> String? in
+                if case .object(let p) = part, case .string(let t) = p["text"] { return t }
+                return nil
+            }.joined(separator: " ")
+        default: return ""
+        }
+    }
+
+    static func lastUserText(_ messages: [JSONValue]) -> String {
+        for message in messages.reversed() {
+            if case .object(let fields) = message, fields["role"] == .string("user") { return text(of: message) }
+        }
+        return ""
+    }
+}

@@ -1,0 +1,71 @@
+import GateRouterCatalog
+import GateRouterWire
+import Logging
+
+/// Where one request goes: the model reported to the client and the upstream that serves it.
+public struct UpstreamTarget: Sendable {
+    /// The catalog id reported in the response's `model` field (`deepseek/deepseek-v3.2`).
+    public var modelID: String
+    /// The model string sent to the provider (`deepseek-chat`).
+    public var upstreamModel: String
+    public var provider: ProviderSettings
+    /// The catalog entry, or nil for a `provider/name` id passed through as is.
+    public var catalogModel: CatalogModel?
+
+    public init(modelID: String, upstreamModel: String, provider: ProviderSettings, catalogModel: CatalogModel?) {
+        self.modelID = modelID
+        self.upstreamModel = upstreamModel
+        self.provider = provider
+        self.catalogModel = catalogModel
+    }
+}
+
+/// One chat completion to send upstream.
+public struct UpstreamCall: Sendable {
+    /// The client's body; adapters rewrite only the fields they must.
+    public var body: RawJSONObject
+    public var request: ChatCompletionRequest
+    public var target: UpstreamTarget
+
+    public init(body: RawJSONObject, request: ChatCompletionRequest, target: UpstreamTarget) {
+        self.body = body
+        self.request = request
+        self.target = target
+    }
+}
+
+/// A finished non-streaming completion, already in OpenAI's shape with `model` set to the catalog id.
+public struct UpstreamCompletion: Sendable {
+    public var body: [UInt8]
+    public var usage: Usage?
+    /// The model string the upstream reported (sent to the client as `x-gaterouter-upstream-model`).
+    public var upstreamModel: String
+}
+
+/// What a streamed completion yields, in order, already translated to OpenAI's dialect.
+public enum ChatStreamEvent: Sendable, Equatable {
+    /// One `chat.completion.chunk` JSON object to send to the client as `data: …`.
+    case chunk([UInt8])
+    /// The upstream's token counts (arrives near the end; forwarded to the client only if it asked).
+    case usage(Usage)
+    /// The upstream finished the stream cleanly.
+    case done
+}
+
+/// Turns one upstream dialect into OpenAI chunks: a pure state machine fed one SSE event at a time.
+public protocol ChatStreamTranscoder: Sendable {
+    /// The events that `event` produces. Throws a ``GatewayError`` for an in-band upstream error.
+    mutating func transcode(_ event: ServerSentEvent) throws(GatewayError) -> [ChatStreamEvent]
+    /// Called at end of input: returns closing events, or throws when the stream was cut short.
+    mutating func finish() throws(GatewayError) -> [ChatStreamEvent]
+}
+
+/// Speaks one upstream API on behalf of the OpenAI-compatible front end.
+///
+/// Both calls throw ``GatewayError`` only: upstream HTTP errors keep the upstream's status and message, network
+/// failures become 502/504.
+public protocol ProviderAdapter: Sendable {
+    func complete(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamCompletion
+    /// Returns once the upstream has accepted the request (status 2xx); events then arrive through the stream.
+    func stream(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamEventStream
+}

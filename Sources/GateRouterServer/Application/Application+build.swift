@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import GateRouterProviders
+import GateRouterRouting
+import GateRouterStorage
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The running gateway's parts, built once and shared by the routes.
+public typealias GatewayApplication = Application<RouterResponder<GatewayRequestContext>>
+
+/// Builds the gateway application.
+///
+/// - Parameters:
+///   - configuration: the merged configuration.
+///   - state: the opened store and key cache (``GatewayBootstrap``).
+///   - httpClient: the upstream client; when nil, one is created with the configured timeouts and shut down with the
+///     application.
+///   - logger: the application logger.
+public func buildApplication(
+    configuration: GatewayConfiguration,
+    state: GatewayBootstrap.Result,
+    httpClient: HTTPClient? = nil,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> GatewayApplication {
+    var services: [any Service] = []
+    let client: HTTPClient
+    if let httpClient {
+        client = httpClient
+    } else {
+        client = makeUpstreamClient(limits: configuration.limits)
+        services.append(HTTPClientService(client: client))
+    }
+    let metrics = GatewayMetrics()
+    let router = buildRouter(configuration: configuration, state: state, httpClient: client, metrics: metrics)
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: .init(configuration.limits.clientIdleTimeout))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "GateRouter"),
+        services: services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}
+
+/// An HTTP client for upstreams: pooled keep-alive connections, the configured connect and idle (read) timeouts.
+public func makeUpstreamClient(limits: GatewayConfiguration.Limits) -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.timeout = .init(connect: .init(limits.upstreamConnectTimeout), read: .init(limits.upstreamIdleTimeout))
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}
+
+/// The routes: `/openai/v1` behind API keys, `/admin/v1` behind the admin token, and the open probes.
+func buildRouter(
+    configuration: GatewayConfiguration,
+    state: GatewayBootstrap.Result,
+    httpClient: HTTPClient,
+    metrics: GatewayMetrics
+) -> Router<GatewayRequestContext> {
+    let router = Router(context: GatewayRequestContext.self)
+    if !configuration.corsAllowedOrigins.isEmpty {
+        router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(configuration.corsAllowedOrigins)))
+    }
+    router.add(middleware: RequestLogMiddleware(metrics: metrics, trustForwardedHeaders: configuration.trustForwardedHeaders))
+
+    let resolver = ModelResolver(catalog: configuration.catalog, providers: configuration.providers, defaultModel: configuration.defaultModel)
+    let adapters = ProviderAdapters(
+        httpClient: httpClient,
+        configuration: .init(requestTimeout: .init(configuration.limits.upstreamRequestTimeout))
+    )
+
+    let openAI = router.group("openai/v1").add(middleware: APIKeyAuthMiddleware(cache: state.authCache))
+    ChatCompletionsController(
+        resolver: resolver,
+        adapters: adapters,
+        authCache: state.authCache,
+        metrics: metrics,
+        maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes
+    ).addRoutes(to: openAI)
+    ModelsController(resolver: resolver).addRoutes(to: openAI)
+
+    if let token = configuration.adminToken {
+        let admin = router.group("admin/v1").add(middleware: AdminAuthMiddleware(token: token))
+        AdminController(store: state.store, authCache: state.authCache).addRoutes(to: admin)
+    }
+    ProbesController(metrics: metrics, configuration: configuration, resolver: resolver).addRoutes(to: router)
+    return router
+}
+
+/// Shuts the upstream client down after the HTTP server has stopped (services stop in reverse order).
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import GateRouterSQLite
+import GateRouterStorage
+import Logging
+
+/// Opens the store and makes sure the default account exists; on the very first start, issues its first key.
+public struct GatewayBootstrap: Sendable {
+    public struct Result: Sendable {
+        public var store: any GatewayStore
+        public var authCache: AuthCache
+        /// The default account's first key, returned only on the start that created the account.
+        public var firstStartKey: String?
+    }
+
+    /// Opens (creating) `<dataDirectory>/gaterouter.sqlite`, migrates it and loads keys and accounts into memory.
+    public static func openSQLite(dataDirectory: String, logger: Logger) async throws -> Result {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("gaterouter.sqlite"))
+        return try await prepare(store: store, logger: logger)
+    }
+
+    public static func prepare(store: any GatewayStore, logger: Logger) async throws -> Result {
+        try await store.migrate()
+        var firstStartKey: String?
+        var accounts = try await store.accounts()
+        if !accounts.contains(where: { $0.id == Account.defaultAccountID }) {
+            let account = Account(id: Account.defaultAccountID, name: "Default account", autoRouting: true, spendLimit: nil)
+            try await store.insertAccount(account)
+            accounts.append(account)
+            firstStartKey = try await KeyIssuer(store: store, cache: nil).issue(accountID: account.id, name: "first key").secret
+            logger.info("created the default account and its first API key")
+        }
+        let cache = AuthCache(accounts: accounts, keys: try await store.apiKeys())
+        return Result(store: store, authCache: cache, firstStartKey: firstStartKey)
+    }
+}

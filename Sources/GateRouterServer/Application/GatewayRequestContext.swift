@@ -1,0 +1,70 @@
+import GateRouterStorage
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// The per-request context: request id, the caller's identity once authenticated, and a report the handler fills in
+/// for the one log line and the metrics written when the response ends.
+public struct GatewayRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let requestID: String
+    public var identity: AuthCache.Identity?
+    public let report: RequestReport
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        let requestID = RequestID.make()
+        var logger = source.logger
+        logger[metadataKey: "gr.request.id"] = .string(requestID)
+        self.coreContext = .init(source: LoggerSource(logger: logger))
+        self.requestID = requestID
+        self.report = RequestReport()
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Request bodies are bounded by the gateway's own limit, checked where they are read.
+    public var maxUploadSize: Int { 32 << 20 }
+
+    private struct LoggerSource: RequestContextSource { var logger: Logger }
+}
+
+/// What a handler learned about a request, read by the logging middleware when the response has been written.
+public final class RequestReport: Sendable {
+    public struct Fields: Sendable {
+        public var model: String?
+        public var provider: String?
+        public var keyID: String?
+        public var accountID: String?
+        public var upstreamModel: String?
+        public var promptTokens: Int?
+        public var completionTokens: Int?
+        public var errorCode: String?
+        public var streamError: Bool = false
+    }
+
+    private let fields = Mutex(Fields())
+
+    public init() {}
+
+    public func update(_ change: (inout Fields) -> Void) {
+        fields.withLock { change(&$0) }
+    }
+
+    public var snapshot: Fields { fields.withLock { $0 } }
+}
+
+/// Request ids: 16 random bytes in hex, unique enough to grep for across instances.
+enum RequestID {
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = Array("req_".utf8)
+        for _ in 0..<16 {
+            let byte = UInt8.random(in: .min ... .max, using: &generator)
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

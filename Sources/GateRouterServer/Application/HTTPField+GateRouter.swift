@@ -1,0 +1,12 @@
+import HTTPTypes
+
+/// Header names the gateway reads or sets.
+extension HTTPField.Name {
+    static let requestID = Self("x-request-id")!
+    static let xForwardedFor = Self("x-forwarded-for")!
+    static let upstreamModel = Self("x-gaterouter-upstream-model")!
+    static let gatewayModel = Self("x-gaterouter-model")!
+    static let gatewayProvider = Self("x-gaterouter-provider")!
+    static let xAPIKey = Self("x-api-key")!
+    static let accelBuffering = Self("x-accel-buffering")!
+}

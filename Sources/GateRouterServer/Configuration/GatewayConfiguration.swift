@@ -1,0 +1,74 @@
+import GateRouterCatalog
+import GateRouterProviders
+import Foundation
+
+/// Everything the gateway needs to start, read once at the edge (CLI flags, environment, config file) and passed down.
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Where the embedded SQLite database lives.
+    public var dataDirectory: String
+    public var limits: Limits
+    /// Origins allowed by CORS; empty means CORS is off.
+    public var corsAllowedOrigins: [String]
+    /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a reverse proxy in front of the gateway.
+    public var trustForwardedHeaders: Bool
+    /// Enables the admin API when set.
+    public var adminToken: String?
+    /// The model `auto` uses until auto routing proper lands; nil picks the first available general model.
+    public var defaultModel: String?
+    public var providers: [String: ProviderSettings]
+    public var catalog: ModelCatalog
+    /// Whether the providers are simulated (`serve --demo`).
+    public var isDemo: Bool
+
+    /// Limits with defaults sized for LLM traffic.
+    public struct Limits: Sendable {
+        /// Largest request body accepted (images as data URLs make bodies big).
+        public var maxRequestBodyBytes: Int = 32 << 20
+        /// Time allowed to open a connection to an upstream.
+        public var upstreamConnectTimeout: Duration = .seconds(10)
+        /// Longest silence allowed from an upstream mid-response; generous because reasoning models think silently.
+        public var upstreamIdleTimeout: Duration = .seconds(300)
+        /// Longest a whole upstream request may take, streaming included.
+        public var upstreamRequestTimeout: Duration = .seconds(900)
+        /// How long an idle client connection is kept open.
+        public var clientIdleTimeout: Duration = .seconds(120)
+
+        public init() {}
+    }
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8090,
+        dataDirectory: String = "./gaterouter-data",
+        limits: Limits = Limits(),
+        corsAllowedOrigins: [String] = [],
+        trustForwardedHeaders: Bool = false,
+        adminToken: String? = nil,
+        defaultModel: String? = nil,
+        providers: [String: ProviderSettings],
+        catalog: ModelCatalog,
+        isDemo: Bool = false
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.limits = limits
+        self.corsAllowedOrigins = corsAllowedOrigins
+        self.trustForwardedHeaders = trustForwardedHeaders
+        self.adminToken = adminToken
+        self.defaultModel = defaultModel
+        self.providers = providers
+        self.catalog = catalog
+        self.isDemo = isDemo
+    }
+}
+
+extension GatewayConfiguration {
+    /// How many catalog models can be served with the configured providers, and how many there are.
+    public var modelAvailability: (available: Int, total: Int) {
+        let available = catalog.models.filter { providers[$0.provider]?.isConfigured ?? false }.count
+        return (available, catalog.models.count)
+    }
+}

@@ -1,0 +1,55 @@
+import Prometheus
+
+/// The gateway's Prometheus metrics, in a registry owned by one application (no global metrics system, so parallel
+/// test apps do not share counters).
+///
+/// Labels are bounded: model (catalog ids; ids outside the catalog collapse to `<provider>/uncatalogued`),
+/// provider, status. Never a key, a user or request text.
+public final class GatewayMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    private static let durationBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
+    ]
+
+    public init() {}
+
+    /// One finished request to `/openai/v1/...`.
+    func recordRequest(route: String, model: String, provider: String, status: Int, duration: Duration) {
+        let labels = [("route", route), ("model", model), ("provider", provider), ("status", String(status))]
+        registry.makeCounter(
+            descriptor: .init(namespace: "gaterouter", metricName: "requests", unitName: "total", helpText: "Requests handled, by model, provider and HTTP status."),
+            labels: labels
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(namespace: "gaterouter", metricName: "request_duration", unitName: "seconds", helpText: "Time from request to the end of the response."),
+            labels: labels,
+            buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
+    func recordTimeToFirstToken(model: String, provider: String, duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: .init(namespace: "gaterouter", metricName: "time_to_first_token", unitName: "seconds", helpText: "Time from request to the first streamed chunk."),
+            labels: [("model", model), ("provider", provider)],
+            buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
+    func recordTokens(model: String, provider: String, prompt: Int, completion: Int) {
+        let descriptor = MetricNameDescriptor(namespace: "gaterouter", metricName: "tokens", unitName: "total", helpText: "Tokens metered, by kind.")
+        registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "prompt")]).increment(by: Int64(prompt))
+        registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "completion")]).increment(by: Int64(completion))
+    }
+
+    func recordUpstreamError(model: String, provider: String, status: Int) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "gaterouter", metricName: "upstream_errors", unitName: "total", helpText: "Upstream failures, by model, provider and the status sent to the client."),
+            labels: [("model", model), ("provider", provider), ("status", String(status))]
+        ).increment()
+    }
+
+    /// The exposition text for `GET /metrics`.
+    public func render() -> [UInt8] { registry.emitToBuffer() }
+}
