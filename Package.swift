@@ -133,16 +133,15 @@ let package = Package(
                 "GateRouterMockProvider",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            swiftSettings: swiftSettings
+            ]
         ),
         .testTarget(
             name: "GateRouterCoreTests",
             dependencies: [
                 "GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting",
                 "GateRouterStorage", "GateRouterSQLite",
-            ],
-            swiftSettings: swiftSettings
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ]
 )

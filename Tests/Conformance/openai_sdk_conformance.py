@@ -1,0 +1,166 @@
+"""Drives a live GateRouter with the official `openai` Python SDK, unmodified.
+
+Run by the Swift test `OpenAISDKConformanceTests`, which starts the gateway and a mock upstream on loopback and
+passes GATEROUTER_BASE_URL (…/openai/v1), GATEROUTER_API_KEY and GATEROUTER_MODEL. Prints one line per check and
+exits non-zero if any check fails.
+"""
+import os
+import sys
+import traceback
+
+import openai
+from openai import OpenAI
+
+BASE_URL = os.environ["GATEROUTER_BASE_URL"]
+API_KEY = os.environ["GATEROUTER_API_KEY"]
+MODEL = os.environ.get("GATEROUTER_MODEL", "deepseek/deepseek-v3.2")
+
+client = OpenAI(base_url=BASE_URL, api_key=API_KEY, max_retries=0, timeout=30)
+results = []
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append((name, None))
+        except Exception as error:  # noqa: BLE001 - report every failure, keep going
+            results.append((name, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+        return fn
+    return wrap
+
+
+@check("create")
+def _():
+    completion = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Say hello"}])
+    assert completion.model == MODEL, completion.model
+    assert completion.object == "chat.completion"
+    assert completion.choices[0].message.role == "assistant"
+    assert completion.choices[0].message.content, "empty content"
+    assert completion.choices[0].finish_reason == "stop", completion.choices[0].finish_reason
+    assert completion.usage is not None and completion.usage.total_tokens > 0, completion.usage
+
+
+@check("create_with_raw_response_headers")
+def _():
+    raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers.get("x-request-id"), "missing x-request-id"
+    assert raw.headers.get("x-gaterouter-upstream-model"), "missing x-gaterouter-upstream-model"
+    assert raw.parse().model == MODEL
+
+
+@check("stream")
+def _():
+    stream = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Count to three"}], stream=True
+    )
+    text = ""
+    chunks = 0
+    finish = None
+    for chunk in stream:
+        chunks += 1
+        assert chunk.model == MODEL, chunk.model
+        assert chunk.usage is None, "usage chunk sent without include_usage"
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            finish = choice.finish_reason or finish
+    assert chunks >= 3, chunks
+    assert text, "no streamed text"
+    assert finish == "stop", finish
+
+
+@check("stream_include_usage")
+def _():
+    stream = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[-1].choices == [], chunks[-1]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0, chunks[-1].usage
+
+
+@check("models_list")
+def _():
+    models = client.models.list()
+    ids = [model.id for model in models.data]
+    assert MODEL in ids, ids
+    assert "openai/gpt-5.2" in ids and "anthropic/claude-sonnet-4.6" in ids, ids
+    assert all(model.object == "model" and model.owned_by for model in models.data)
+
+
+@check("models_retrieve_with_slash")
+def _():
+    model = client.models.retrieve(MODEL)
+    assert model.id == MODEL, model.id
+
+
+@check("authentication_error")
+def _():
+    bad = OpenAI(base_url=BASE_URL, api_key="gr-wrong", max_retries=0)
+    try:
+        bad.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    except openai.AuthenticationError as error:
+        assert error.status_code == 401
+        assert error.body and error.body.get("code") == "invalid_api_key", error.body
+    else:
+        raise AssertionError("expected AuthenticationError")
+
+
+@check("not_found_error")
+def _():
+    try:
+        client.models.retrieve("nope/not-a-model")
+    except openai.NotFoundError as error:
+        assert error.status_code == 404
+    else:
+        raise AssertionError("expected NotFoundError")
+
+
+@check("bad_request_unknown_model")
+def _():
+    try:
+        client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
+    except openai.BadRequestError as error:
+        assert "provider routing is not configured" in error.message, error.message
+        assert error.body.get("param") == "model", error.body
+    else:
+        raise AssertionError("expected BadRequestError")
+
+
+@check("bad_request_invalid_messages")
+def _():
+    try:
+        client.chat.completions.create(model=MODEL, messages="not a list")
+    except openai.BadRequestError as error:
+        assert error.body.get("param") == "messages", error.body
+    else:
+        raise AssertionError("expected BadRequestError")
+
+
+@check("stream_error_mid_stream_raises")
+def _():
+    stream = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        extra_body={"mock": {"error_after": 2}},
+    )
+    try:
+        for _ in stream:
+            pass
+    except openai.APIError as error:
+        assert "mid-stream" in str(error), error
+    else:
+        raise AssertionError("expected APIError from an in-band stream error")
+
+
+failed = [(name, why) for name, why in results if why]
+for name, why in results:
+    print(f"{'ok  ' if not why else 'FAIL'} {name}")
+for name, why in failed:
+    print(f"--- {name}\n{why}", file=sys.stderr)
+print(f"openai {openai.__version__}: {len(results) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
