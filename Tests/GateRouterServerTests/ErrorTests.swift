@@ -128,7 +128,9 @@ import Testing
     @Test func unreachableUpstreamIs502NotAHang() async throws {
         // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
         try await withGateway(environment: ["DEEPSEEK_API_KEY": "k", "DEEPSEEK_BASE_URL": "http://127.0.0.1:9/v1"]) { gateway in
+            let start = ContinuousClock.now
             let reply = try await gateway.chat(hello)
+            #expect(ContinuousClock.now - start < .seconds(3), "a refused connection must fail fast")
             #expect(reply.status == 502)
             #expect(reply.error?["code"] as? String == "upstream_unavailable")
             #expect(reply.headers["content-type"] == "application/json")

@@ -83,7 +83,7 @@ func withGateway(
     let mock = MockProvider(options: mockOptions)
     let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gaterouter-test-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client = makeUpstreamClient(limits: GatewayConfiguration.Limits())
 
     do {
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -50,6 +50,9 @@ public func makeUpstreamClient(limits: GatewayConfiguration.Limits) -> HTTPClien
     var configuration = HTTPClient.Configuration()
     configuration.timeout = .init(connect: .init(limits.upstreamConnectTimeout), read: .init(limits.upstreamIdleTimeout))
     configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+    // A refused connection fails the request at once instead of being retried until the connect timeout: the gateway
+    // answers 502 quickly (and fallback, when configured, moves on) rather than holding the client for 10 s.
+    configuration.connectionPool.retryConnectionEstablishment = false
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }
 

@@ -1,0 +1,78 @@
+import AsyncHTTPClient
+import GateRouterCatalog
+import GateRouterProviders
+import GateRouterWire
+import NIOCore
+import Testing
+
+@Suite struct OpenAIChunkTranscoderTests {
+    func event(_ text: String) -> ServerSentEvent { ServerSentEvent(data: Array(text.utf8)) }
+
+    @Test func rewritesModelAndHidesUsageTheClientDidNotAskFor() throws {
+        var transcoder = OpenAIChunkTranscoder(modelID: "deepseek/deepseek-v3.2", provider: "deepseek", forwardUsage: false)
+        let content = try transcoder.transcode(event(#"{"id":"1","model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}"#))
+        #expect(content == [.chunk(Array(#"{"id":"1","model":"deepseek/deepseek-v3.2","choices":[{"index":0,"delta":{"content":"hi"}}]}"#.utf8))])
+        let usage = try transcoder.transcode(event(#"{"id":"1","model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#))
+        #expect(usage == [.usage(Usage(promptTokens: 3, completionTokens: 2))])
+        #expect(try transcoder.transcode(event("[DONE]")) == [.done])
+    }
+
+    @Test func forwardsTheUsageChunkWhenAsked() throws {
+        var transcoder = OpenAIChunkTranscoder(modelID: "m/x", provider: "p", forwardUsage: true)
+        let events = try transcoder.transcode(event(#"{"model":"x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#))
+        #expect(events.count == 2)
+        #expect(events.first == .chunk(Array(#"{"model":"m/x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#.utf8)))
+    }
+
+    @Test func inBandErrorsAndTruncationThrow() throws {
+        var transcoder = OpenAIChunkTranscoder(modelID: "m/x", provider: "p", forwardUsage: false)
+        #expect(throws: GatewayError.self) { try transcoder.transcode(event(#"{"error":{"message":"overloaded","type":"server_error"}}"#)) }
+        #expect(throws: GatewayError.self) { try transcoder.transcode(event("not json")) }
+        #expect(throws: GatewayError.self) { try transcoder.finish() }
+        _ = try transcoder.transcode(event(#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#))
+        #expect(try transcoder.finish() == [.done], "a finished answer without [DONE] is complete")
+    }
+
+    @Test func streamReadsEventsAcrossArbitraryNetworkReads() async throws {
+        let frames = #"data: {"model":"u","choices":[{"delta":{"content":"a"}}]}"# + "\n\n" + #"data: {"model":"u","choices":[{"delta":{},"finish_reason":"stop"}]}"# + "\n\ndata: [DONE]\n\n"
+        let pieces = stride(from: 0, to: frames.utf8.count, by: 7).map { start in
+            ByteBuffer(bytes: Array(frames.utf8)[start..<min(start + 7, frames.utf8.count)])
+        }
+        var stream = UpstreamEventStream(
+            body: .stream(pieces.async),
+            transcoder: OpenAIChunkTranscoder(modelID: "p/m", provider: "p", forwardUsage: false),
+            upstreamModel: "u"
+        )
+        var kinds: [String] = []
+        while let event = try await stream.next() {
+            switch event {
+            case .chunk(let json): kinds.append(String(decoding: json, as: UTF8.self).contains(#""model":"p/m""#) ? "chunk" : "bad")
+            case .usage: kinds.append("usage")
+            case .done: kinds.append("done")
+            }
+        }
+        #expect(kinds == ["chunk", "chunk", "done"])
+    }
+}
+
+@Suite struct UpstreamErrorMappingTests {
+    @Test func keepsStatusAndMessageButNeverBlamesTheClientsKey() {
+        let limited = UpstreamErrorMapping.httpError(status: 429, body: Array(#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#.utf8), provider: "openai", retryAfter: "2")
+        #expect(limited.status == 429 && limited.message == "slow down" && limited.code == "rate_limit_exceeded" && limited.retryAfter == "2")
+        let anthropicStyle = UpstreamErrorMapping.httpError(status: 529, body: Array(#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.utf8), provider: "anthropic", retryAfter: nil)
+        #expect(anthropicStyle.status == 529 && anthropicStyle.message == "Overloaded")
+        let html = UpstreamErrorMapping.httpError(status: 502, body: Array("<html>bad gateway</html>".utf8), provider: "x-ai", retryAfter: nil)
+        #expect(html.status == 502 && !html.message.contains("<html>"))
+        let auth = UpstreamErrorMapping.httpError(status: 401, body: [], provider: "openai", retryAfter: nil)
+        #expect(auth.status == 502 && auth.code == "upstream_auth_failed")
+    }
+}
+
+extension Array where Element == ByteBuffer {
+    var async: AsyncStream<ByteBuffer> {
+        AsyncStream { continuation in
+            for buffer in self { continuation.yield(buffer) }
+            continuation.finish()
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import GateRouterSQLite
+import GateRouterStorage
+import Testing
+
+@Suite struct APIKeyTests {
+    @Test func keysCarryAtLeast128RandomBitsAndAreStoredAsSHA256() {
+        let keys = (0..<200).map { _ in APIKeyHasher.generate() }
+        #expect(Set(keys).count == keys.count)
+        for key in keys.prefix(5) {
+            #expect(key.hasPrefix("gr-") && key.count == 3 + 43, "256 bits in base64url")
+            let hash = APIKeyHasher.hash(key)
+            #expect(hash.count == 64 && hash.allSatisfy(\.isHexDigit) && !hash.contains(key))
+            #expect(APIKeyHasher.hash(key) == hash)
+        }
+        #expect(APIKeyHasher.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func constantTimeComparison() {
+        #expect(APIKeyHasher.constantTimeEquals("abcd", "abcd"))
+        #expect(!APIKeyHasher.constantTimeEquals("abcd", "abce"))
+        #expect(!APIKeyHasher.constantTimeEquals("abcd", "abc"))
+    }
+
+    @Test func cacheAuthenticatesOnlyLiveKeysOfKnownAccounts() {
+        let account = Account(id: "acct", name: "A")
+        let live = APIKeyHasher.generate()
+        let revoked = APIKeyHasher.generate()
+        let orphan = APIKeyHasher.generate()
+        let cache = AuthCache(accounts: [account], keys: [
+            APIKeyRecord(id: "1", accountID: "acct", name: "", displayPrefix: "", hash: APIKeyHasher.hash(live)),
+            APIKeyRecord(id: "2", accountID: "acct", name: "", displayPrefix: "", hash: APIKeyHasher.hash(revoked), revoked: true),
+            APIKeyRecord(id: "3", accountID: "gone", name: "", displayPrefix: "", hash: APIKeyHasher.hash(orphan)),
+        ])
+        #expect(cache.authenticate(live)?.account.id == "acct")
+        #expect(cache.authenticate(revoked) == nil)
+        #expect(cache.authenticate(orphan) == nil)
+        #expect(cache.authenticate(live + "x") == nil)
+    }
+}
+
+@Suite struct SQLiteStoreTests {
+    func withStore(_ body: (String) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gr-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await body(directory.appendingPathComponent("db.sqlite").path)
+    }
+
+    @Test func persistsAccountsAndKeysAcrossReopening() async throws {
+        try await withStore { path in
+            let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            try await store.migrate()  // idempotent
+            var account = Account(id: "a1", name: "First", autoRouting: true, spendLimit: Decimal(string: "12.50"))
+            try await store.insertAccount(account)
+            try await store.insertAPIKey(APIKeyRecord(id: "k1", accountID: "a1", name: "n", displayPrefix: "gr-abc", hash: "h1"))
+            account.autoRouting = false
+            try await store.updateAccount(account)
+
+            let reopened = try SQLiteStore(path: path)
+            try await reopened.migrate()
+            let accounts = try await reopened.accounts()
+            #expect(accounts.count == 1)
+            #expect(accounts.first?.autoRouting == false)
+            #expect(accounts.first?.spendLimit == Decimal(string: "12.50"))
+            #expect(try await reopened.apiKeys().map(\.hash) == ["h1"])
+        }
+    }
+
+    @Test func aDuplicateKeyIsRejectedAndTheFirstIsKept() async throws {
+        try await withStore { path in
+            let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            try await store.insertAccount(Account(id: "a1", name: "A"))
+            try await store.insertAPIKey(APIKeyRecord(id: "k1", accountID: "a1", name: "first", displayPrefix: "p", hash: "same"))
+            await #expect(throws: (any Error).self) {
+                try await store.insertAPIKey(APIKeyRecord(id: "k2", accountID: "a1", name: "second", displayPrefix: "p", hash: "same"))
+            }
+            await #expect(throws: (any Error).self) {
+                try await store.insertAPIKey(APIKeyRecord(id: "k3", accountID: "missing-account", name: "x", displayPrefix: "p", hash: "other"))
+            }
+            #expect(try await store.apiKeys().map(\.name) == ["first"])
+        }
+    }
+}
