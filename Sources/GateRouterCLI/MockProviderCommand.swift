@@ -27,12 +27,18 @@ struct MockProviderCommand: AsyncParsableCommand {
     @Option(name: .customLong("error-status"), help: "HTTP status of injected errors.")
     var errorStatus = 500
 
-    @Option(name: .customLong("api-key"), help: "Require this bearer key.")
+    @Option(name: .customLong("api-key"), help: "Require this key (bearer, x-api-key or x-goog-api-key, per dialect).")
     var apiKey: String?
+
+    @Option(help: "API dialect to speak: openai, anthropic or all.")
+    var dialect = "all"
 
     func validate() throws {
         guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
         guard (400...599).contains(errorStatus) else { throw ValidationError("--error-status must be an HTTP error status (400-599)") }
+        guard dialect == "all" || MockProvider.Dialect(rawValue: dialect) != nil else {
+            throw ValidationError("--dialect must be one of: all, \(MockProvider.Dialect.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
@@ -42,7 +48,8 @@ struct MockProviderCommand: AsyncParsableCommand {
             tokenDelay: .milliseconds(tokenDelayMS),
             errorRate: errorRate,
             errorStatus: errorStatus,
-            apiKey: apiKey
+            apiKey: apiKey,
+            dialects: dialect == "all" ? Set(MockProvider.Dialect.allCases) : MockProvider.Dialect(rawValue: dialect).map { [$0] } ?? []
         ))
         let app = mock.buildApplication(host: host, port: port, logger: logger) { port in
             FileHandle.standardOutput.write(Data("mock provider listening on http://\(host):\(port)/v1\n".utf8))

@@ -21,16 +21,30 @@ public final class MockProvider: Sendable {
         /// Share of requests (0…1) answered with `errorStatus`.
         public var errorRate: Double
         public var errorStatus: Int
-        /// When set, requests must carry `Authorization: Bearer <apiKey>`.
+        /// When set, requests must carry the key (`Authorization: Bearer`, `x-api-key` or `x-goog-api-key`, per dialect).
         public var apiKey: String?
+        /// The API dialects served.
+        public var dialects: Set<Dialect>
 
-        public init(latency: Duration = .zero, tokenDelay: Duration = .zero, errorRate: Double = 0, errorStatus: Int = 500, apiKey: String? = nil) {
+        public init(
+            latency: Duration = .zero, tokenDelay: Duration = .zero, errorRate: Double = 0, errorStatus: Int = 500, apiKey: String? = nil,
+            dialects: Set<Dialect> = Set(Dialect.allCases)
+        ) {
             self.latency = latency
             self.tokenDelay = tokenDelay
             self.errorRate = errorRate
             self.errorStatus = errorStatus
             self.apiKey = apiKey
+            self.dialects = dialects
         }
+    }
+
+    /// An upstream API the mock can speak.
+    public enum Dialect: String, Sendable, CaseIterable {
+        /// `POST /v1/chat/completions`, also under Gemini's OpenAI-compatible path.
+        case openai
+        /// `POST /v1/messages`.
+        case anthropic
     }
 
     /// A request as the mock received it, for tests to inspect.
@@ -43,6 +57,7 @@ public final class MockProvider: Sendable {
 
     public let options: Options
     private let log = Mutex<[ReceivedRequest]>([])
+    private let abandoned = Mutex(0)
 
     public init(options: Options = .init()) {
         self.options = options
@@ -51,16 +66,26 @@ public final class MockProvider: Sendable {
     /// Every request received so far, oldest first.
     public var receivedRequests: [ReceivedRequest] { log.withLock { $0 } }
 
+    /// How many streams stopped early because the reader went away (a gateway that cancels upstream work when its
+    /// client disconnects makes this go up).
+    public var abandonedStreams: Int { abandoned.withLock { $0 } }
+
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
-            try await self.chatCompletions(request, context: context)
+        if options.dialects.contains(.openai) {
+            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+                try await self.chatCompletions(request, context: context)
+            }
+            router.post("/v1/chat/completions", use: handler)
+            router.post("/chat/completions", use: handler)
+            // Gemini's OpenAI-compatible path, so the demo can stand in for Google too.
+            router.post("/v1beta/openai/chat/completions", use: handler)
         }
-        router.post("/v1/chat/completions", use: handler)
-        router.post("/chat/completions", use: handler)
-        // The same handler answers the paths Anthropic's and Gemini's OpenAI-compatible endpoints use, so the demo can
-        // stand in for every provider.
-        router.post("/v1beta/openai/chat/completions", use: handler)
+        if options.dialects.contains(.anthropic) {
+            router.post("/v1/messages") { request, _ in
+                try await self.anthropicMessages(request, bytes: try await self.record(request))
+            }
+        }
         router.get("/v1/models") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"object":"list","data":[{"id":"mock-model","object":"model","created":0,"owned_by":"mock"}]}"#)))
         }
@@ -116,10 +141,17 @@ public final class MockProvider: Sendable {
         }
     }
 
-    private func chatCompletions(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    /// Reads and logs a request body.
+    func record(_ request: Request) async throws -> [UInt8] {
         let bytes = Array(try await request.body.collect(upTo: 32 << 20).readableBytesView)
-        let authorization = request.headers[.authorization]
+        let authorization = request.headers[.authorization] ?? request.headers[.init("x-api-key")!] ?? request.headers[.init("x-goog-api-key")!]
         log.withLock { $0.append(ReceivedRequest(path: request.uri.path, authorization: authorization, body: bytes)) }
+        return bytes
+    }
+
+    private func chatCompletions(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let bytes = try await record(request)
+        let authorization = request.headers[.authorization]
 
         if let expected = options.apiKey, authorization != "Bearer \(expected)" {
             return Self.error(401, message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key")
@@ -167,7 +199,12 @@ public final class MockProvider: Sendable {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 func send(_ json: [UInt8]) async throws {
-                    try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: json)))
+                    do {
+                        try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: json)))
+                    } catch {
+                        self.abandoned.withLock { $0 += 1 }
+                        throw error
+                    }
                 }
                 try await send(prefix + Array(#","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]"#.utf8) + usageSuffix)
                 for (index, token) in tokens.enumerated() {
@@ -180,7 +217,14 @@ public final class MockProvider: Sendable {
                         try await writer.finish(nil)
                         return
                     }
-                    if tokenDelay > .zero { try await Task.sleep(for: tokenDelay) }
+                    if tokenDelay > .zero {
+                        do {
+                            try await Task.sleep(for: tokenDelay)
+                        } catch {
+                            self.abandoned.withLock { $0 += 1 }
+                            throw error
+                        }
+                    }
                     try await send(prefix + Array(#","choices":[{"index":0,"delta":{"content":"#.utf8) + JSONString.encode(token) + Array(#"},"finish_reason":null}]"#.utf8) + usageSuffix)
                 }
                 try await send(prefix + Array(#","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]"#.utf8) + usageSuffix)

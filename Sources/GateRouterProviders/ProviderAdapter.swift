@@ -40,6 +40,15 @@ public struct UpstreamCompletion: Sendable {
     public var usage: Usage?
     /// The model string the upstream reported (sent to the client as `x-gaterouter-upstream-model`).
     public var upstreamModel: String
+    /// Changes made to fit the model (`max_tokens->max_completion_tokens`), for the `x-gaterouter-adapted` header.
+    public var adapted: [String]
+
+    public init(body: [UInt8], usage: Usage?, upstreamModel: String, adapted: [String] = []) {
+        self.body = body
+        self.usage = usage
+        self.upstreamModel = upstreamModel
+        self.adapted = adapted
+    }
 }
 
 /// What a streamed completion yields, in order, already translated to OpenAI's dialect.

@@ -15,11 +15,14 @@ public struct UpstreamEventStream {
     private var finished = false
     /// The upstream's model string, when its response headers or first chunk named it.
     public let upstreamModel: String
+    /// Changes made to the request to fit the model, for the `x-gaterouter-adapted` header.
+    public let adapted: [String]
 
-    public init(body: HTTPClientResponse.Body, transcoder: any ChatStreamTranscoder, upstreamModel: String) {
+    public init(body: HTTPClientResponse.Body, transcoder: any ChatStreamTranscoder, upstreamModel: String, adapted: [String] = []) {
         self.body = body.makeAsyncIterator()
         self.transcoder = transcoder
         self.upstreamModel = upstreamModel
+        self.adapted = adapted
     }
 
     /// The next event, or nil after `.done`/end of stream.

@@ -119,3 +119,23 @@ import Testing
     }
 }
 
+
+@Suite struct StreamLifecycleTests {
+    @Test func clientDisconnectCancelsTheUpstreamStream() async throws {
+        try await withGateway { gateway in
+            let reply = String(repeating: "word ", count: 200)
+            let request = gateway.rawChatRequest(#"{"model":"deepseek/deepseek-v3.2","stream":true,"messages":[{"role":"user","content":"x"}],"mock":{"reply":"\#(reply)","token_delay_ms":20}}"#)
+            // Read the first chunk, then walk away: the deadline cancels the client request mid-stream.
+            let reader = Task {
+                let response = try await gateway.client.execute(request, deadline: .now() + .milliseconds(400))
+                for try await _ in response.body {}
+            }
+            _ = await reader.result
+            let deadline = ContinuousClock.now + .seconds(3)
+            while gateway.mock.abandonedStreams == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(gateway.mock.abandonedStreams == 1, "the upstream stream must stop when the client goes away")
+        }
+    }
+}

@@ -78,6 +78,7 @@ func withGateway(
     configYAML: String = "",
     adminToken: String? = "test-admin-token",
     mockOptions: MockProvider.Options = .init(),
+    logger: Logger = quietLogger,
     _ body: @Sendable (GatewayHarness) async throws -> Void
 ) async throws {
     let mock = MockProvider(options: mockOptions)
@@ -107,7 +108,7 @@ func withGateway(
             let apiKey = try #require(state.firstStartKey)
 
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-            let app = buildApplication(configuration: configuration, state: state, httpClient: client, logger: quietLogger) { port in
+            let app = buildApplication(configuration: configuration, state: state, httpClient: client, logger: logger) { port in
                 portContinuation.yield(port)
             }
             group.addTask { try await app.run() }

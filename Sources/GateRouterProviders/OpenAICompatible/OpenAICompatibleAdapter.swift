@@ -25,26 +25,19 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         }
     }
 
-    let httpClient: HTTPClient
-    let configuration: Configuration
+    let http: UpstreamHTTP
 
     public init(httpClient: HTTPClient, configuration: Configuration = .init()) {
-        self.httpClient = httpClient
-        self.configuration = configuration
+        self.http = UpstreamHTTP(httpClient: httpClient, requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes)
     }
 
     public func complete(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamCompletion {
         let provider = call.target.provider.id
-        let response = try await execute(call, streaming: false, logger: logger)
-        let body: ByteBuffer
-        do {
-            body = try await response.body.collect(upTo: configuration.maxResponseBytes)
-        } catch {
-            throw UpstreamErrorMapping.transportError(error, provider: provider)
-        }
+        let (response, adapted) = try await execute(call, streaming: false, logger: logger)
+        let body = try await http.collect(response, provider: provider)
         var object: RawJSONObject
         do {
-            object = try RawJSONObject(parsing: body.readableBytesView)
+            object = try RawJSONObject(parsing: body)
         } catch {
             throw GatewayError.upstreamInvalidResponse(provider: provider)
         }
@@ -57,53 +50,42 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         if let raw = object[raw: "usage"], !object.isNullOrAbsent("usage") {
             usage = try? JSONDecoder().decode(Usage.self, from: Data(raw))
         }
-        return UpstreamCompletion(body: object.serialized(), usage: usage, upstreamModel: upstreamModel)
+        return UpstreamCompletion(body: object.serialized(), usage: usage, upstreamModel: upstreamModel, adapted: adapted)
     }
 
     public func stream(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamEventStream {
-        let response = try await execute(call, streaming: true, logger: logger)
+        let (response, adapted) = try await execute(call, streaming: true, logger: logger)
         let transcoder = OpenAIChunkTranscoder(
             modelID: call.target.modelID,
             provider: call.target.provider.id,
             forwardUsage: call.request.wantsStreamUsage
         )
-        return UpstreamEventStream(body: response.body, transcoder: transcoder, upstreamModel: call.target.upstreamModel)
+        return UpstreamEventStream(body: response.body, transcoder: transcoder, upstreamModel: call.target.upstreamModel, adapted: adapted)
     }
 
     /// Sends the request and returns a 2xx response; any other status becomes a ``GatewayError``.
-    private func execute(_ call: UpstreamCall, streaming: Bool, logger: Logger) async throws -> HTTPClientResponse {
+    private func execute(_ call: UpstreamCall, streaming: Bool, logger: Logger) async throws -> (HTTPClientResponse, [String]) {
         let settings = call.target.provider
-        var request = HTTPClientRequest(url: settings.chatCompletionsURL)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "accept", value: streaming ? "text/event-stream" : "application/json")
-        if let key = settings.apiKey, !key.isEmpty {
-            request.headers.add(name: "authorization", value: "Bearer \(key)")
-        }
-        let body = Self.upstreamBody(for: call, streaming: streaming)
-        request.body = .bytes(ByteBuffer(bytes: body))
-
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, timeout: configuration.requestTimeout, logger: logger)
-        } catch {
-            throw UpstreamErrorMapping.transportError(error, provider: settings.id)
-        }
-        guard (200..<300).contains(Int(response.status.code)) else {
-            let errorBody = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-            throw UpstreamErrorMapping.httpError(
-                status: Int(response.status.code),
-                body: errorBody,
-                provider: settings.id,
-                retryAfter: response.headers.first(name: "retry-after")
-            )
-        }
-        return response
+        var headers = [("accept", streaming ? "text/event-stream" : "application/json")]
+        if let key = settings.apiKey, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
+        let (body, adapted) = Self.upstreamBody(for: call, streaming: streaming)
+        let response = try await http.post(
+            url: settings.chatCompletionsURL,
+            headers: headers,
+            body: body,
+            provider: settings.id,
+            logger: logger,
+            mapError: { status, body, retryAfter in
+                UpstreamErrorMapping.httpError(status: status, body: body, provider: settings.id, retryAfter: retryAfter)
+            }
+        )
+        return (response, adapted)
     }
 
-    /// The body sent upstream: the client's fields, with the few the gateway owns rewritten.
-    static func upstreamBody(for call: UpstreamCall, streaming: Bool) -> [UInt8] {
+    /// The body sent upstream: the client's fields, with the few the gateway owns rewritten, and what was adapted.
+    static func upstreamBody(for call: UpstreamCall, streaming: Bool) -> (body: [UInt8], adapted: [String]) {
         var body = call.body
+        var adapted: [String] = []
         body.set("model", string: call.target.upstreamModel)
         body.remove("models")  // the gateway's fallback list, not the upstream's business
         if streaming {
@@ -115,13 +97,19 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
             // Send the output limit under the name this model accepts, so `unsupported parameter: max_tokens` never
             // reaches a client that used the other spelling.
             switch model.maxTokensParam {
-            case .maxCompletionTokens: body.rename("max_tokens", to: "max_completion_tokens")
-            case .maxTokens: body.rename("max_completion_tokens", to: "max_tokens")
+            case .maxCompletionTokens where body.contains("max_tokens"):
+                body.rename("max_tokens", to: "max_completion_tokens")
+                adapted.append("max_tokens->max_completion_tokens")
+            case .maxTokens where body.contains("max_completion_tokens"):
+                body.rename("max_completion_tokens", to: "max_tokens")
+                adapted.append("max_completion_tokens->max_tokens")
+            default: break
             }
             if let fixed = model.fixedTemperature, let temperature = call.request.temperature, temperature != fixed {
                 body.remove("temperature")
+                adapted.append("temperature dropped")
             }
         }
-        return body.serialized()
+        return (body.serialized(), adapted)
     }
 }

@@ -7,6 +7,7 @@ extension HTTPField.Name {
     static let upstreamModel = Self("x-gaterouter-upstream-model")!
     static let gatewayModel = Self("x-gaterouter-model")!
     static let gatewayProvider = Self("x-gaterouter-provider")!
+    static let adapted = Self("x-gaterouter-adapted")!
     static let xAPIKey = Self("x-api-key")!
     static let accelBuffering = Self("x-accel-buffering")!
 }

@@ -55,7 +55,7 @@ struct ChatCompletionsController: Sendable {
             }
             let completion = try await adapter.complete(call, logger: logger)
             record(usage: completion.usage, modelLabel: modelLabel, provider: target.provider.id, report: context.report, upstreamModel: completion.upstreamModel)
-            var headers = gatewayHeaders(target: target, upstreamModel: completion.upstreamModel)
+            var headers = gatewayHeaders(target: target, upstreamModel: completion.upstreamModel, adapted: completion.adapted)
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: completion.body)))
         } catch {
@@ -89,6 +89,7 @@ struct ChatCompletionsController: Sendable {
         let first = try await events.next()
         let firstEventAt = ContinuousClock.now
         let upstreamModel = events.upstreamModel
+        let adapted = events.adapted
         let handoff = StreamHandoff(events)
         let report = context.report
         let metrics = self.metrics
@@ -96,7 +97,7 @@ struct ChatCompletionsController: Sendable {
         metrics.recordTimeToFirstToken(model: modelLabel, provider: provider, duration: firstEventAt - start)
         report.update { $0.upstreamModel = upstreamModel }
 
-        var headers = gatewayHeaders(target: call.target, upstreamModel: upstreamModel)
+        var headers = gatewayHeaders(target: call.target, upstreamModel: upstreamModel, adapted: adapted)
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"
         headers[.accelBuffering] = "no"
@@ -129,8 +130,9 @@ struct ChatCompletionsController: Sendable {
         })
     }
 
-    private func gatewayHeaders(target: UpstreamTarget, upstreamModel: String) -> HTTPFields {
+    private func gatewayHeaders(target: UpstreamTarget, upstreamModel: String, adapted: [String]) -> HTTPFields {
         var headers = HTTPFields()
+        if !adapted.isEmpty { headers[.adapted] = adapted.joined(separator: ", ") }
         headers[.upstreamModel] = upstreamModel
         headers[.gatewayModel] = target.modelID
         headers[.gatewayProvider] = target.provider.id

@@ -4,15 +4,18 @@ import GateRouterProviders
 /// The adapter for each provider dialect, sharing one pooled HTTP client.
 struct ProviderAdapters: Sendable {
     let openAICompatible: OpenAICompatibleAdapter
+    let anthropic: AnthropicAdapter
 
     init(httpClient: HTTPClient, configuration: OpenAICompatibleAdapter.Configuration) {
         self.openAICompatible = OpenAICompatibleAdapter(httpClient: httpClient, configuration: configuration)
+        self.anthropic = AnthropicAdapter(httpClient: httpClient, configuration: configuration)
     }
 
     func adapter(for kind: ProviderKind) -> any ProviderAdapter {
         switch kind {
-        // Anthropic and Gemini are reached through their OpenAI-compatible endpoints until their native adapters land.
-        case .openAICompatible, .anthropic, .gemini: openAICompatible
+        case .anthropic: anthropic
+        // Gemini is reached through its OpenAI-compatible endpoint until its native adapter lands.
+        case .openAICompatible, .gemini: openAICompatible
         }
     }
 }

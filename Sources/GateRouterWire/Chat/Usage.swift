@@ -6,13 +6,16 @@ public struct Usage: Sendable, Equatable, Codable {
     public var completionTokens: Int
     public var totalTokens: Int
     public var cachedTokens: Int?
+    /// Tokens written to a provider's prompt cache (Anthropic's `cache_creation_input_tokens`), part of `promptTokens`.
+    public var cacheWriteTokens: Int?
     public var reasoningTokens: Int?
 
-    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil) {
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, cachedTokens: Int? = nil, cacheWriteTokens: Int? = nil, reasoningTokens: Int? = nil) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.totalTokens = totalTokens ?? promptTokens + completionTokens
         self.cachedTokens = cachedTokens
+        self.cacheWriteTokens = cacheWriteTokens
         self.reasoningTokens = reasoningTokens
     }
 
@@ -24,7 +27,10 @@ public struct Usage: Sendable, Equatable, Codable {
         case completionDetails = "completion_tokens_details"
     }
 
-    enum PromptDetailsKeys: String, CodingKey { case cachedTokens = "cached_tokens" }
+    enum PromptDetailsKeys: String, CodingKey {
+        case cachedTokens = "cached_tokens"
+        case cacheWriteTokens = "cache_write_tokens"
+    }
     enum CompletionDetailsKeys: String, CodingKey { case reasoningTokens = "reasoning_tokens" }
 
     public init(from decoder: any Decoder) throws {
@@ -34,6 +40,7 @@ public struct Usage: Sendable, Equatable, Codable {
         totalTokens = try container.decodeIfPresent(Int.self, forKey: .totalTokens) ?? promptTokens + completionTokens
         if let details = try? container.nestedContainer(keyedBy: PromptDetailsKeys.self, forKey: .promptDetails) {
             cachedTokens = try? details.decodeIfPresent(Int.self, forKey: .cachedTokens)
+            cacheWriteTokens = try? details.decodeIfPresent(Int.self, forKey: .cacheWriteTokens)
         }
         if let details = try? container.nestedContainer(keyedBy: CompletionDetailsKeys.self, forKey: .completionDetails) {
             reasoningTokens = try? details.decodeIfPresent(Int.self, forKey: .reasoningTokens)
@@ -45,9 +52,10 @@ public struct Usage: Sendable, Equatable, Codable {
         try container.encode(promptTokens, forKey: .promptTokens)
         try container.encode(completionTokens, forKey: .completionTokens)
         try container.encode(totalTokens, forKey: .totalTokens)
-        if let cachedTokens {
+        if cachedTokens != nil || cacheWriteTokens != nil {
             var details = container.nestedContainer(keyedBy: PromptDetailsKeys.self, forKey: .promptDetails)
-            try details.encode(cachedTokens, forKey: .cachedTokens)
+            try details.encode(cachedTokens ?? 0, forKey: .cachedTokens)
+            try details.encodeIfPresent(cacheWriteTokens, forKey: .cacheWriteTokens)
         }
         if let reasoningTokens {
             var details = container.nestedContainer(keyedBy: CompletionDetailsKeys.self, forKey: .completionDetails)
