@@ -19,7 +19,10 @@ extension MockProvider {
         if let problem = Self.anthropicValidationProblem(body) {
             return Self.anthropicError(400, type: "invalid_request_error", message: problem)
         }
-        let directives = body["mock"]
+        let lastUserText = (body["messages"]?.arrayValue ?? []).last { $0["role"]?.stringValue == "user" }.map { message in
+            message["content"]?.stringValue ?? (message["content"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined(separator: " ")
+        } ?? ""
+        let directives = body["mock"] ?? MockProvider.inlineDirectives(in: lastUserText)
         if let latency = directives?["latency_ms"]?.intValue ?? (options.latency > .zero ? Int(options.latency / .milliseconds(1)) : nil) {
             try await Task.sleep(for: .milliseconds(latency))
         }

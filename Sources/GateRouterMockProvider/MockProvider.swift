@@ -159,7 +159,9 @@ public final class MockProvider: Sendable {
         guard let body = try? JSONDecoder().decode(Body.self, from: Data(bytes)), let messages = body.messages else {
             return Self.error(400, message: "mock: the body must be a chat completion request", type: "invalid_request_error", code: nil)
         }
-        let directives = body.mock
+        let directives = body.mock ?? MockProvider.inlineDirectives(in: Self.lastUserText(messages)).flatMap {
+            try? JSONDecoder().decode(Directives.self, from: Data($0.serialized()))
+        }
         let latency = directives?.latencyMS.map { Duration.milliseconds($0) } ?? options.latency
         if latency > .zero { try await Task.sleep(for: latency) }
         if let status = directives?.status {
@@ -170,7 +172,9 @@ public final class MockProvider: Sendable {
         }
 
         let model = body.model ?? "mock-model"
-        let reply = directives?.reply ?? "Hello from the mock provider (\(model)). You said: \(Self.lastUserText(messages).prefix(80))"
+        let request = (try? JSONValue.parse(bytes)) ?? [:]
+        let plan = OpenAIAnswerPlan(request: request, model: model)
+        let reply = plan.text
         let tokens = Self.tokens(of: reply)
         let promptTokens = max(1, messages.reduce(0) { $0 + Self.text(of: $1).utf8.count } / 4)
         let usage = Usage(promptTokens: promptTokens, completionTokens: tokens.count)
@@ -184,7 +188,11 @@ public final class MockProvider: Sendable {
             JSONString.append(model, to: &out)
             out += Array(#","choices":[{"index":0,"message":{"role":"assistant","content":"#.utf8)
             JSONString.append(reply, to: &out)
-            out += Array(#"},"finish_reason":"stop"}]"#.utf8)
+            if let call = plan.toolCall {
+                out += Array(#","tool_calls":[{"id":"#.utf8) + JSONString.encode(call.id) + Array(#","type":"function","function":{"name":"#.utf8)
+                out += JSONString.encode(call.name) + Array(#","arguments":"#.utf8) + JSONString.encode(call.arguments) + Array("}}]".utf8)
+            }
+            out += Array(#"},"finish_reason":"#.utf8) + JSONString.encode(plan.finishReason) + Array("}]".utf8)
             if directives?.noUsage != true { out += Array(",\"usage\":".utf8) + Self.encode(usage) }
             out += Array("}".utf8)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
@@ -227,7 +235,14 @@ public final class MockProvider: Sendable {
                     }
                     try await send(prefix + Array(#","choices":[{"index":0,"delta":{"content":"#.utf8) + JSONString.encode(token) + Array(#"},"finish_reason":null}]"#.utf8) + usageSuffix)
                 }
-                try await send(prefix + Array(#","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]"#.utf8) + usageSuffix)
+                if let call = plan.toolCall {
+                    try await send(prefix + Array(#","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"#.utf8) + JSONString.encode(call.id) + Array(#","type":"function","function":{"name":"#.utf8) + JSONString.encode(call.name) + Array(#","arguments":""}}]},"finish_reason":null}]"#.utf8) + usageSuffix)
+                    let half = call.arguments.index(call.arguments.startIndex, offsetBy: call.arguments.count / 2)
+                    for part in [String(call.arguments[..<half]), String(call.arguments[half...])] {
+                        try await send(prefix + Array(#","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"#.utf8) + JSONString.encode(part) + Array(#"}}]},"finish_reason":null}]"#.utf8) + usageSuffix)
+                    }
+                }
+                try await send(prefix + Array(#","choices":[{"index":0,"delta":{},"finish_reason":"#.utf8) + JSONString.encode(plan.finishReason) + Array("}]".utf8) + usageSuffix)
                 if includeUsage {
                     try await send(prefix + Array(#","choices":[],"usage":"#.utf8) + Self.encode(usage) + Array("}".utf8))
                 }
@@ -281,5 +296,54 @@ public final class MockProvider: Sendable {
             if case .object(let fields) = message, fields["role"] == .string("user") { return text(of: message) }
         }
         return ""
+    }
+}
+
+/// What the mock OpenAI model answers: a tool call when tools are offered and the last turn is not a tool result,
+/// structured output when a JSON schema is asked for, the tool's result after a tool turn, else an echo.
+struct OpenAIAnswerPlan {
+    struct ToolCall {
+        var id: String
+        var name: String
+        var arguments: String
+    }
+
+    var text: String
+    var toolCall: ToolCall?
+    var finishReason = "stop"
+
+    init(request: JSONValue, model: String) {
+        let messages = request["messages"]?.arrayValue ?? []
+        let last = messages.last
+        let images = messages.flatMap { $0["content"]?.arrayValue ?? [] }.filter { $0["type"]?.stringValue == "image_url" }.count
+        let userText = MockProvider.lastUserText(messages)
+        if let tool = request["tools"]?.arrayValue?.first, last?["role"]?.stringValue != "tool", request["tool_choice"] != "none" {
+            let arguments = request["mock"]?["tool_input"] ?? MockJSONSchema.instance(of: tool["function"]?["parameters"] ?? [:])
+            text = ""
+            toolCall = ToolCall(id: "call_mock_\(messages.count)", name: tool["function"]?["name"]?.stringValue ?? "tool", arguments: String(decoding: arguments.serialized(), as: UTF8.self))
+            finishReason = "tool_calls"
+        } else if last?["role"]?.stringValue == "tool" {
+            text = "The tool said: " + MockProvider.text(of: last ?? [:])
+        } else if request["response_format"]?["type"]?.stringValue == "json_schema", let schema = request["response_format"]?["json_schema"]?["schema"] {
+            text = String(decoding: MockJSONSchema.instance(of: schema).serialized(), as: UTF8.self)
+        } else {
+            text = request["mock"]?["reply"]?.stringValue ?? "Hello from the mock provider (\(model)). You said: \(userText.prefix(80))"
+        }
+        if images > 0, toolCall == nil { text += " I see \(images) image(s)." }
+    }
+}
+
+extension MockProvider {
+    /// Directives written into a user message as `[[mock status=429 error_after=2]]`: they survive any translation the
+    /// gateway makes (a `mock` body field reaches only OpenAI-dialect upstreams).
+    static func inlineDirectives(in text: String) -> JSONValue? {
+        guard let start = text.range(of: "[[mock"), let end = text.range(of: "]]", range: start.upperBound..<text.endIndex) else { return nil }
+        var fields: [String: JSONValue] = [:]
+        for pair in text[start.upperBound..<end.lowerBound].split(separator: " ") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            fields[String(parts[0])] = Int(parts[1]).map { .number(Double($0)) } ?? .string(String(parts[1]))
+        }
+        return .object(fields)
     }
 }

@@ -7,12 +7,13 @@ import Foundation
 public enum UpstreamErrorMapping {
     /// A non-2xx upstream answer: the upstream's status and its own error message, in OpenAI's envelope.
     ///
-    /// The exception is an upstream 401/403: that means the *gateway's* provider key is wrong, and passing the
-    /// status on would tell the client its own gateway key is bad, so it becomes a 502 that names the provider.
+    /// Two exceptions. An upstream 401 means the *gateway's* provider key is wrong; passing it on would tell the client
+    /// its own gateway key is bad, so it becomes a 502 that names the provider. An upstream 500 is the upstream's
+    /// fault, not the gateway's: it becomes a 502 (bad gateway), which OpenAI SDKs still retry.
     public static func httpError(status: Int, body: [UInt8], provider: String, retryAfter: String?) -> GatewayError {
         let parsed = parseErrorBody(body)
         let upstreamMessage = parsed?.message ?? "HTTP \(status)"
-        if status == 401 || status == 403 {
+        if status == 401 {
             return GatewayError(
                 status: 502,
                 message: "The upstream provider '\(provider)' rejected the gateway's credentials (HTTP \(status)): \(upstreamMessage)",
@@ -22,7 +23,7 @@ public enum UpstreamErrorMapping {
         }
         let type = parsed?.type ?? (status >= 500 ? "server_error" : "invalid_request_error")
         return GatewayError(
-            status: (400...599).contains(status) ? status : 502,
+            status: (400...599).contains(status) && status != 500 ? status : 502,
             message: parsed?.message ?? "The upstream provider '\(provider)' returned HTTP \(status).",
             type: type,
             param: parsed?.param,

@@ -4,6 +4,7 @@ Run by the Swift test `OpenAISDKConformanceTests`, which starts the gateway and 
 passes GATEROUTER_BASE_URL (…/openai/v1), GATEROUTER_API_KEY and GATEROUTER_MODEL. Prints one line per check and
 exits non-zero if any check fails.
 """
+import json
 import os
 import sys
 import traceback
@@ -144,9 +145,8 @@ def _():
 def _():
     stream = client.chat.completions.create(
         model=MODEL,
-        messages=[{"role": "user", "content": "hi"}],
+        messages=[{"role": "user", "content": "hi there, how are you today? [[mock error_after=2]]"}],
         stream=True,
-        extra_body={"mock": {"error_after": 2}},
     )
     try:
         for _ in stream:
@@ -155,6 +155,122 @@ def _():
         assert "mid-stream" in str(error), error
     else:
         raise AssertionError("expected APIError from an in-band stream error")
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+@check("tool_call_round_trip")
+def _():
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    first = client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
+    choice = first.choices[0]
+    assert choice.finish_reason == "tool_calls", choice.finish_reason
+    call = choice.message.tool_calls[0]
+    assert call.type == "function" and call.function.name == "get_weather", call
+    assert json.loads(call.function.arguments) == {"city": "mock"}, call.function.arguments
+    messages.append(choice.message.model_dump(exclude_none=True))
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "21C and sunny"})
+    second = client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL], tool_choice="auto")
+    assert second.choices[0].finish_reason == "stop", second.choices[0].finish_reason
+    assert "21C and sunny" in second.choices[0].message.content, second.choices[0].message.content
+
+
+@check("tool_call_stream")
+def _():
+    stream = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[WEATHER_TOOL], stream=True
+    )
+    calls = {}
+    finish = None
+    for chunk in stream:
+        for choice in chunk.choices:
+            finish = choice.finish_reason or finish
+            for delta in choice.delta.tool_calls or []:
+                entry = calls.setdefault(delta.index, {"id": None, "name": None, "arguments": ""})
+                entry["id"] = delta.id or entry["id"]
+                if delta.function:
+                    entry["name"] = delta.function.name or entry["name"]
+                    entry["arguments"] += delta.function.arguments or ""
+    assert finish == "tool_calls", finish
+    assert list(calls) == [0], calls
+    assert calls[0]["id"] and calls[0]["name"] == "get_weather", calls
+    assert json.loads(calls[0]["arguments"]) == {"city": "mock"}, calls
+
+
+# A 1x1 transparent PNG.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+
+@check("image_part")
+def _():
+    completion = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": "What is in this image?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+        ]}],
+    )
+    assert "I see 1 image(s)" in completion.choices[0].message.content, completion.choices[0].message.content
+
+
+@check("json_schema_output")
+def _():
+    completion = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Rate this gateway."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "rating", "strict": True, "schema": {
+            "type": "object",
+            "properties": {"answer": {"type": "string"}, "score": {"type": "integer"}},
+            "required": ["answer", "score"],
+            "additionalProperties": False,
+        }}},
+    )
+    data = json.loads(completion.choices[0].message.content)
+    assert set(data) == {"answer", "score"} and isinstance(data["score"], int), data
+
+
+def expect_error(exception, status, directive):
+    try:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"hi {directive}"}])
+    except exception as error:
+        assert error.status_code == status, (error.status_code, error.body)
+        assert isinstance(error.body, dict) and "message" in error.body, error.body
+        return error
+    raise AssertionError(f"expected {exception.__name__}")
+
+
+@check("upstream_rate_limit_error")
+def _():
+    error = expect_error(openai.RateLimitError, 429, "[[mock status=429]]")
+    assert error.response.headers.get("retry-after"), "Retry-After must be kept"
+
+
+@check("upstream_bad_request_error")
+def _():
+    expect_error(openai.BadRequestError, 400, "[[mock status=400]]")
+
+
+@check("upstream_permission_error")
+def _():
+    expect_error(openai.PermissionDeniedError, 403, "[[mock status=403]]")
+
+
+@check("upstream_server_error")
+def _():
+    expect_error(openai.InternalServerError, 502, "[[mock status=500]]")
 
 
 failed = [(name, why) for name, why in results if why]

@@ -123,15 +123,20 @@ import Testing
 @Suite struct StreamLifecycleTests {
     @Test func clientDisconnectCancelsTheUpstreamStream() async throws {
         try await withGateway { gateway in
-            let reply = String(repeating: "word ", count: 200)
+            let reply = String(repeating: "word ", count: 600)
             let request = gateway.rawChatRequest(#"{"model":"deepseek/deepseek-v3.2","stream":true,"messages":[{"role":"user","content":"x"}],"mock":{"reply":"\#(reply)","token_delay_ms":20}}"#)
-            // Read the first chunk, then walk away: the deadline cancels the client request mid-stream.
+            // Read the first chunks, then walk away: leaving the loop drops the response, which closes the connection.
             let reader = Task {
-                let response = try await gateway.client.execute(request, deadline: .now() + .milliseconds(400))
-                for try await _ in response.body {}
+                let response = try await gateway.client.execute(request, timeout: .seconds(30))
+                var seen = 0
+                for try await _ in response.body {
+                    seen += 1
+                    if seen == 3 { break }
+                }
             }
             _ = await reader.result
-            let deadline = ContinuousClock.now + .seconds(3)
+            // The stream would run 12 s if nobody cancelled it; a cancelled one stops within a few writes.
+            let deadline = ContinuousClock.now + .seconds(8)
             while gateway.mock.abandonedStreams == 0, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The official `openai` Python SDK, which no one here wrote, drives a live gateway: create, stream, models, errors.
@@ -15,29 +16,59 @@ import Testing
 
     static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    @Test(.enabled(if: isCI || python != nil, "no Python with the openai SDK; run scripts/test.sh"))
-    func officialOpenAISDKWorksUnmodified() async throws {
+    /// One model per upstream dialect, each served by the mock speaking that dialect.
+    static let dialects: [(model: String, environment: [String: String])] = [
+        ("deepseek/deepseek-v3.2", ["DEEPSEEK_API_KEY": "upstream-key", "DEEPSEEK_BASE_URL": "$MOCK/v1"]),
+        ("anthropic/claude-sonnet-4.6", ["ANTHROPIC_API_KEY": "upstream-key", "ANTHROPIC_BASE_URL": "$MOCK"]),
+    ]
+
+    @Test(.enabled(if: isCI || python != nil, "no Python with the openai SDK; run scripts/test.sh"), arguments: dialects.map(\.model))
+    func officialOpenAISDKWorksUnmodified(model: String) async throws {
         let python = try #require(Self.python, "CI=true but no Python for the SDK conformance test (set GATEROUTER_PYTHON or create .venv)")
-        try await withGateway { gateway in
+        let environment = try #require(Self.dialects.first { $0.model == model }).environment
+        try await withGateway(environment: environment) { gateway in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = [Self.packageRoot.appendingPathComponent("Tests/Conformance/openai_sdk_conformance.py").path]
-            var environment = ProcessInfo.processInfo.environment
-            environment["GATEROUTER_BASE_URL"] = gateway.root + "/openai/v1"
-            environment["GATEROUTER_API_KEY"] = gateway.apiKey
-            environment["GATEROUTER_MODEL"] = "deepseek/deepseek-v3.2"
-            process.environment = environment
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            // Read on a detached thread-free path: the pipe is drained before waiting so a full buffer cannot deadlock.
-            let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
-            process.waitUntilExit()
+            var processEnvironment = ProcessInfo.processInfo.environment
+            processEnvironment["GATEROUTER_BASE_URL"] = gateway.root + "/openai/v1"
+            processEnvironment["GATEROUTER_API_KEY"] = gateway.apiKey
+            processEnvironment["GATEROUTER_MODEL"] = model
+            process.environment = processEnvironment
+            // Never block a cooperative thread on the child: on 2 cores two blocked readers would starve the
+            // in-process gateway the script is talking to. Output and exit arrive through Foundation's handlers.
+            let (status, data) = try await Self.run(process)
             let text = String(decoding: data, as: UTF8.self)
-            #expect(process.terminationStatus == 0, "\(text)")
+            #expect(status == 0, "\(text)")
             #expect(text.contains(" 0 failed"), "\(text)")
             #expect(text.contains("ok   stream\n"), "\(text)")
         }
     }
+
+    /// Runs `process` to completion, collecting stdout and stderr without blocking.
+    static func run(_ process: Process) async throws -> (Int32, Data) {
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let collected = OutputCollector()
+        output.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        output.fileHandleForReading.readabilityHandler = nil
+        collected.append(output.fileHandleForReading.readDataToEndOfFile())
+        return (status, collected.data)
+    }
+}
+
+final class OutputCollector: Sendable {
+    private let buffer = Mutex(Data())
+    func append(_ data: Data) { buffer.withLock { $0.append(data) } }
+    var data: Data { buffer.withLock { $0 } }
 }
