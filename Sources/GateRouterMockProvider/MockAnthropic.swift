@@ -7,7 +7,8 @@ import NIOCore
 /// with text, tool calls, thinking blocks and structured output, as JSON or as Anthropic's event stream.
 extension MockProvider {
     func anthropicMessages(_ request: Request, bytes: [UInt8]) async throws -> Response {
-        if let expected = options.apiKey, request.headers[.init("x-api-key")!] != expected {
+        // Anthropic takes `x-api-key` or, as its newer SDKs send, `Authorization: Bearer`.
+        if let expected = options.apiKey, request.headers[.init("x-api-key")!] != expected, request.headers[.authorization] != "Bearer \(expected)" {
             return Self.anthropicError(401, type: "authentication_error", message: "invalid x-api-key")
         }
         guard request.headers[.init("anthropic-version")!] != nil else {
