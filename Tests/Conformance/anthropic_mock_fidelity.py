@@ -4,25 +4,12 @@ Run by the Swift test `MockFidelityTests` with GATEROUTER_MOCK_URL set to the mo
 check and exits non-zero if any check fails.
 """
 import os
-import sys
-import traceback
 
 import anthropic
+from sdk_checks import check, report_and_exit
 
 client = anthropic.Anthropic(base_url=os.environ["GATEROUTER_MOCK_URL"], api_key="mock-key", max_retries=0, timeout=30)
 MODEL = "claude-sonnet-4-6"
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-        except Exception as error:  # noqa: BLE001 - report every failure, keep going
-            results.append((name, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
-        return fn
-    return wrap
 
 
 @check("create")
@@ -105,10 +92,4 @@ def _():
             raise AssertionError("expected AuthenticationError")
 
 
-failed = [(name, why) for name, why in results if why]
-for name, why in results:
-    print(f"{'ok  ' if not why else 'FAIL'} {name}")
-for name, why in failed:
-    print(f"--- {name}\n{why}", file=sys.stderr)
-print(f"anthropic {anthropic.__version__}: {len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+report_and_exit(f"anthropic {anthropic.__version__}")

@@ -6,29 +6,16 @@ exits non-zero if any check fails.
 """
 import json
 import os
-import sys
-import traceback
 
 import openai
 from openai import OpenAI
+from sdk_checks import check, report_and_exit
 
 BASE_URL = os.environ["GATEROUTER_BASE_URL"]
 API_KEY = os.environ["GATEROUTER_API_KEY"]
 MODEL = os.environ.get("GATEROUTER_MODEL", "deepseek/deepseek-v3.2")
 
 client = OpenAI(base_url=BASE_URL, api_key=API_KEY, max_retries=0, timeout=30)
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-        except Exception as error:  # noqa: BLE001 - report every failure, keep going
-            results.append((name, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
-        return fn
-    return wrap
 
 
 @check("create")
@@ -273,10 +260,4 @@ def _():
     expect_error(openai.InternalServerError, 502, "[[mock status=500]]")
 
 
-failed = [(name, why) for name, why in results if why]
-for name, why in results:
-    print(f"{'ok  ' if not why else 'FAIL'} {name}")
-for name, why in failed:
-    print(f"--- {name}\n{why}", file=sys.stderr)
-print(f"openai {openai.__version__}: {len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+report_and_exit(f"openai {openai.__version__}")

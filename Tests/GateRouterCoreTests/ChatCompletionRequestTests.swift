@@ -1,3 +1,4 @@
+import Foundation
 import GateRouterWire
 import Testing
 
@@ -38,5 +39,3 @@ import Testing
         #expect(usage == Usage(promptTokens: 120, completionTokens: 18, totalTokens: 138, cachedTokens: 64, reasoningTokens: 5))
     }
 }
-
-import Foundation

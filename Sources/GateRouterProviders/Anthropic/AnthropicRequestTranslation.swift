@@ -1,3 +1,4 @@
+import Foundation
 import GateRouterCatalog
 import GateRouterWire
 
@@ -246,9 +247,8 @@ public enum AnthropicRequestTranslation {
         switch message["content"] {
         case .string(let text) where !text.isEmpty: blocks.append(["type": "text", "text": .string(text)])
         case .array(let parts):
-            for (index, part) in parts.enumerated() where part["type"]?.stringValue == "text" {
+            for part in parts where part["type"]?.stringValue == "text" {
                 if let text = part["text"]?.stringValue, !text.isEmpty { blocks.append(["type": "text", "text": .string(text)]) }
-                _ = index
             }
         default: break
         }
@@ -272,5 +272,3 @@ public enum AnthropicRequestTranslation {
         return blocks
     }
 }
-
-import Foundation

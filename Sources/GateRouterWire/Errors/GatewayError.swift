@@ -160,13 +160,6 @@ extension GatewayError {
         )
     }
 
-    public static let adminDisabled = GatewayError(
-        status: 404,
-        message: "404 page not found",
-        type: "invalid_request_error",
-        code: "not_found"
-    )
-
     public static let adminUnauthorized = GatewayError(
         status: 401,
         message: "Incorrect admin token provided.",

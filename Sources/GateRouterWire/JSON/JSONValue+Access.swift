@@ -37,8 +37,6 @@ extension JSONValue {
         return nil
     }
 
-    public var isNull: Bool { self == .null }
-
     /// Parses JSON text.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
