@@ -131,6 +131,7 @@ let package = Package(
             dependencies: [
                 "GateRouterServer",
                 "GateRouterMockProvider",
+                "GateRouterSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -30,7 +30,7 @@ struct MockProviderCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "Require this key (bearer, x-api-key or x-goog-api-key, per dialect).")
     var apiKey: String?
 
-    @Option(help: "API dialect to speak: openai, anthropic or all.")
+    @Option(help: "API dialect to speak: openai, anthropic, gemini or all.")
     var dialect = "all"
 
     func validate() throws {

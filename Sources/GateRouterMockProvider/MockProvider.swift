@@ -45,17 +45,21 @@ public final class MockProvider: Sendable {
         case openai
         /// `POST /v1/messages`.
         case anthropic
+        /// `POST /v1beta/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`.
+        case gemini
     }
 
     /// A request as the mock received it, for tests to inspect.
     public struct ReceivedRequest: Sendable {
         public var path: String
+        public var query: String?
         public var authorization: String?
         public var body: [UInt8]
         public var json: RawJSONObject? { try? RawJSONObject(parsing: body) }
     }
 
     public let options: Options
+    static let pixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
     private let log = Mutex<[ReceivedRequest]>([])
     private let abandoned = Mutex(0)
 
@@ -85,6 +89,15 @@ public final class MockProvider: Sendable {
             router.post("/v1/messages") { request, _ in
                 try await self.anthropicMessages(request, bytes: try await self.record(request))
             }
+        }
+        if options.dialects.contains(.gemini) {
+            router.post("/v1beta/models/:target") { request, context in
+                try await self.geminiGenerate(request, target: context.parameters.get("target") ?? "", bytes: try await self.record(request))
+            }
+        }
+        // A 1x1 PNG, for tests of image URLs a gateway must download itself (Gemini cannot fetch them).
+        router.get("/images/pixel.png") { _, _ in
+            Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: Array(Data(base64Encoded: Self.pixelPNG) ?? Data()))))
         }
         router.get("/v1/models") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"object":"list","data":[{"id":"mock-model","object":"model","created":0,"owned_by":"mock"}]}"#)))
@@ -145,7 +158,7 @@ public final class MockProvider: Sendable {
     func record(_ request: Request) async throws -> [UInt8] {
         let bytes = Array(try await request.body.collect(upTo: 32 << 20).readableBytesView)
         let authorization = request.headers[.authorization] ?? request.headers[.init("x-api-key")!] ?? request.headers[.init("x-goog-api-key")!]
-        log.withLock { $0.append(ReceivedRequest(path: request.uri.path, authorization: authorization, body: bytes)) }
+        log.withLock { $0.append(ReceivedRequest(path: request.uri.path, query: request.uri.query, authorization: authorization, body: bytes)) }
         return bytes
     }
 
@@ -173,6 +186,13 @@ public final class MockProvider: Sendable {
 
         let model = body.model ?? "mock-model"
         let request = (try? JSONValue.parse(bytes)) ?? [:]
+        let thinking = (request["reasoning_effort"] != nil && request["reasoning_effort"] != "none") || request["thinking"]?["type"] == "enabled"
+        if thinking, model.contains("deepseek") || model.contains("kimi"),
+           let index = messages.firstIndex(where: { $0["role"] == "assistant" && $0["tool_calls"] != nil && $0["reasoning_content"]?.stringValue == nil }) {
+            // DeepSeek's and Kimi's thinking modes refuse a tool-call turn whose reasoning was not passed back.
+            return Self.error(400, message: "The `reasoning_content` in the thinking mode must be passed back to the API. (messages[\(index)])", type: "invalid_request_error", code: "invalid_request_error")
+        }
+        let reasoning = thinking ? "Let me think about this." : nil
         let plan = OpenAIAnswerPlan(request: request, model: model)
         let reply = plan.text
         let tokens = Self.tokens(of: reply)
@@ -188,6 +208,7 @@ public final class MockProvider: Sendable {
             JSONString.append(model, to: &out)
             out += Array(#","choices":[{"index":0,"message":{"role":"assistant","content":"#.utf8)
             JSONString.append(reply, to: &out)
+            if let reasoning { out += Array(#","reasoning_content":"#.utf8) + JSONString.encode(reasoning) }
             if let call = plan.toolCall {
                 out += Array(#","tool_calls":[{"id":"#.utf8) + JSONString.encode(call.id) + Array(#","type":"function","function":{"name":"#.utf8)
                 out += JSONString.encode(call.name) + Array(#","arguments":"#.utf8) + JSONString.encode(call.arguments) + Array("}}]".utf8)
@@ -215,6 +236,9 @@ public final class MockProvider: Sendable {
                     }
                 }
                 try await send(prefix + Array(#","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]"#.utf8) + usageSuffix)
+                if let reasoning {
+                    try await send(prefix + Array(#","choices":[{"index":0,"delta":{"reasoning_content":"#.utf8) + JSONString.encode(reasoning) + Array(#"},"finish_reason":null}]"#.utf8) + usageSuffix)
+                }
                 for (index, token) in tokens.enumerated() {
                     if let errorAfter = directives?.errorAfter, index == errorAfter {
                         try await send(Array(#"{"error":{"message":"mock: injected mid-stream error","type":"server_error","param":null,"code":null}}"#.utf8))

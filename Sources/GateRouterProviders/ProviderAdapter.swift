@@ -26,11 +26,26 @@ public struct UpstreamCall: Sendable {
     public var body: RawJSONObject
     public var request: ChatCompletionRequest
     public var target: UpstreamTarget
+    /// The account's `strict_params` setting: refuse what would otherwise be adapted to fit the model.
+    public var strictParams: Bool
 
-    public init(body: RawJSONObject, request: ChatCompletionRequest, target: UpstreamTarget) {
+    public init(body: RawJSONObject, request: ChatCompletionRequest, target: UpstreamTarget, strictParams: Bool = false) {
         self.body = body
         self.request = request
         self.target = target
+        self.strictParams = strictParams
+    }
+
+    /// In strict mode, the first change made to fit the model becomes the error the upstream itself would have sent:
+    /// `unsupported parameter: <name>`, naming the client's parameter.
+    public func enforceStrictParams(_ adapted: [String]) throws(GatewayError) {
+        guard strictParams, let first = adapted.first else { return }
+        throw .unsupportedParameter(Self.parameterName(of: first))
+    }
+
+    /// `max_tokens->max_completion_tokens` and `logprobs dropped` both name the client's parameter first.
+    static func parameterName(of change: String) -> String {
+        String(change.prefix { $0 != " " && $0 != "-" })
     }
 }
 

@@ -35,17 +35,23 @@ public struct SQLiteStore: GatewayStore {
                 t.column("revoked", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v2-strict-params") { db in
+            try db.alter(table: "accounts") { t in
+                t.add(column: "strict_params", .boolean).notNull().defaults(to: false)
+            }
+        }
         try migrator.migrate(pool)
     }
 
     public func accounts() async throws -> [Account] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, auto_routing, spend_limit, created_at FROM accounts ORDER BY created_at").map { row in
+            try Row.fetchAll(db, sql: "SELECT id, name, auto_routing, spend_limit, strict_params, created_at FROM accounts ORDER BY created_at").map { row in
                 Account(
                     id: row["id"],
                     name: row["name"],
                     autoRouting: row["auto_routing"],
                     spendLimit: (row["spend_limit"] as String?).flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) },
+                    strictParams: row["strict_params"],
                     createdAt: row["created_at"]
                 )
             }
@@ -55,8 +61,8 @@ public struct SQLiteStore: GatewayStore {
     public func insertAccount(_ account: Account) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO accounts (id, name, auto_routing, spend_limit, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [account.id, account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.createdAt]
+                sql: "INSERT INTO accounts (id, name, auto_routing, spend_limit, strict_params, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [account.id, account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, account.createdAt]
             )
         }
     }
@@ -64,8 +70,8 @@ public struct SQLiteStore: GatewayStore {
     public func updateAccount(_ account: Account) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE accounts SET name = ?, auto_routing = ?, spend_limit = ? WHERE id = ?",
-                arguments: [account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.id]
+                sql: "UPDATE accounts SET name = ?, auto_routing = ?, spend_limit = ?, strict_params = ? WHERE id = ?",
+                arguments: [account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, account.id]
             )
         }
     }

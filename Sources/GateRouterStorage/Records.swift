@@ -8,13 +8,17 @@ public struct Account: Sendable, Equatable, Codable {
     public var autoRouting: Bool
     /// Spending limit in USD; nil means none (the default account starts without one).
     public var spendLimit: Decimal?
+    /// Whether a parameter the chosen model cannot take is refused (`unsupported parameter: <name>`) rather than
+    /// adapted (renamed, clamped or dropped and listed in `x-gaterouter-adapted`). Off by default.
+    public var strictParams: Bool
     public var createdAt: Date
 
-    public init(id: String, name: String, autoRouting: Bool = true, spendLimit: Decimal? = nil, createdAt: Date = Date()) {
+    public init(id: String, name: String, autoRouting: Bool = true, spendLimit: Decimal? = nil, strictParams: Bool = false, createdAt: Date = Date()) {
         self.id = id
         self.name = name
         self.autoRouting = autoRouting
         self.spendLimit = spendLimit
+        self.strictParams = strictParams
         self.createdAt = createdAt
     }
 

@@ -197,6 +197,31 @@ def _():
     assert json.loads(calls[0]["arguments"]) == {"city": "mock"}, calls
 
 
+@check("reasoning_round_trip")
+def _():
+    """Reasoning comes back as `reasoning_content`; what the provider needs on the next turn (Anthropic's signed thinking
+    in `reasoning_details`, Gemini's `extra_content.google.thought_signature`, DeepSeek's `reasoning_content`) survives a
+    client that sends the message back as received, and a client that keeps only the standard fields still works."""
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    first = client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL], reasoning_effort="low")
+    message = first.choices[0].message
+    assert first.choices[0].finish_reason == "tool_calls", first.choices[0].finish_reason
+    assert getattr(message, "reasoning_content", None), message
+    call = message.tool_calls[0]
+    result = {"role": "tool", "tool_call_id": call.id, "content": "21C and sunny"}
+    kept = client.chat.completions.create(
+        model=MODEL, tools=[WEATHER_TOOL], reasoning_effort="low",
+        messages=messages + [message.model_dump(exclude_none=True), result],
+    )
+    assert "21C and sunny" in kept.choices[0].message.content, kept.choices[0].message
+    bare = {"role": "assistant", "content": message.content, "tool_calls": [
+        {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
+        for c in message.tool_calls
+    ]}
+    stripped = client.chat.completions.create(model=MODEL, tools=[WEATHER_TOOL], reasoning_effort="low", messages=messages + [bare, result])
+    assert "21C and sunny" in stripped.choices[0].message.content, stripped.choices[0].message
+
+
 # A 1x1 transparent PNG.
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import GateRouterMockProvider
+import GateRouterSQLite
 import NIOCore
 import NIOHTTP1
 import Foundation
@@ -95,6 +96,34 @@ import Testing
             #expect(upstream[raw: "max_completion_tokens"] == Array("64".utf8))
             #expect(upstream[raw: "max_tokens"] == nil)
             #expect(upstream[raw: "temperature"] == nil)
+        }
+    }
+
+    @Test func strictParamsRefusesWhatTheDefaultAdaptsAndTheSettingPersists() async throws {
+        try await withGateway(environment: ["OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "$MOCK/v1", "ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": "$MOCK"]) { gateway in
+            let gpt = #"{"model":"openai/gpt-5-mini","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#
+            let claude = #"{"model":"anthropic/claude-sonnet-4.6","logprobs":true,"messages":[{"role":"user","content":"hi"}]}"#
+            let adapted = try await gateway.chat(gpt)
+            #expect(adapted.status == 200)
+            #expect(adapted.headers["x-gaterouter-adapted"] == "max_tokens->max_completion_tokens")
+            #expect(try await gateway.chat(claude).headers["x-gaterouter-adapted"] == "logprobs dropped")
+            let received = gateway.mock.receivedRequests.count
+
+            let on = try await gateway.request(.PATCH, "/admin/v1/settings", body: #"{"strict_params":true}"#, key: gateway.adminToken)
+            #expect(on.status == 200 && on.json?["strict_params"] as? Bool == true)
+            let refused = try await gateway.chat(gpt)
+            #expect(refused.status == 400)
+            #expect(refused.errorMessage == "unsupported parameter: max_tokens")
+            #expect(refused.error?["param"] as? String == "max_tokens" && refused.error?["code"] as? String == "unsupported_parameter")
+            let refusedClaude = try await gateway.chat(claude)
+            #expect(refusedClaude.status == 400 && refusedClaude.errorMessage == "unsupported parameter: logprobs")
+            #expect(gateway.mock.receivedRequests.count == received, "a refused request never reaches the upstream")
+            // What needs no adapting still goes through in strict mode.
+            let fine = try await gateway.chat(#"{"model":"openai/gpt-5-mini","max_completion_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(fine.status == 200 && fine.headers["x-gaterouter-adapted"] == nil)
+
+            let stored = try await SQLiteStore(path: gateway.dataDirectory + "/gaterouter.sqlite").accounts()
+            #expect(stored.first?.strictParams == true, "the setting is stored, not only cached")
         }
     }
 

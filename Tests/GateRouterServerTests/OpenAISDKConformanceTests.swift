@@ -20,6 +20,7 @@ import Testing
     static let dialects: [(model: String, environment: [String: String])] = [
         ("deepseek/deepseek-v3.2", ["DEEPSEEK_API_KEY": "upstream-key", "DEEPSEEK_BASE_URL": "$MOCK/v1"]),
         ("anthropic/claude-sonnet-4.6", ["ANTHROPIC_API_KEY": "upstream-key", "ANTHROPIC_BASE_URL": "$MOCK"]),
+        ("google/gemini-3.1-pro", ["GEMINI_API_KEY": "upstream-key", "GEMINI_BASE_URL": "$MOCK"]),
     ]
 
     @Test(.enabled(if: isCI || python != nil, "no Python with the openai SDK; run scripts/test.sh"), arguments: dialects.map(\.model))

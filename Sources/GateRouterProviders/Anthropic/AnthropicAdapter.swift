@@ -32,6 +32,7 @@ public struct AnthropicAdapter: ProviderAdapter {
     private func send(_ call: UpstreamCall, stream: Bool, logger: Logger) async throws -> (HTTPClientResponse, [String]) {
         guard let request = try? JSONValue.parse(call.body.serialized()) else { throw GatewayError.invalidJSON("the body is not valid JSON") }
         let translated = try AnthropicRequestTranslation.translate(request, upstreamModel: call.target.upstreamModel, model: call.target.catalogModel, stream: stream)
+        try call.enforceStrictParams(translated.adapted)
         var headers = [("anthropic-version", Self.apiVersion), ("accept", stream ? "text/event-stream" : "application/json")]
         if let key = call.target.provider.apiKey, !key.isEmpty { headers.append(("x-api-key", key)) }
         let response = try await http.post(

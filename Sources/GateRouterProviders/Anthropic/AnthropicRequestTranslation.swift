@@ -72,7 +72,7 @@ public enum AnthropicRequestTranslation {
         // Reasoning effort → extended thinking, where the model can think.
         var thinking = false
         if let effort = request["reasoning_effort"]?.stringValue, effort != "none" {
-            if model?.supports(.reasoning) ?? true, let budget = thinkingBudgets[effort] {
+            if model?.supports(.reasoning) ?? true, let budget = thinkingBudgets[effort], !toolLoopLacksSignedThinking(turns) {
                 thinking = true
                 if maxTokens <= budget { maxTokens = budget + 4096 }
                 body["thinking"] = ["type": "enabled", "budget_tokens": .number(Double(budget))]
@@ -160,6 +160,16 @@ public enum AnthropicRequestTranslation {
             throw .unsupportedParameter("n")
         }
         return Result(body: .object(body), adapted: adapted)
+    }
+
+    /// Whether the conversation is inside a tool loop whose assistant turn carries no signed thinking block (the client
+    /// did not send `reasoning_details` back). Anthropic refuses thinking then, so the request goes without it.
+    static func toolLoopLacksSignedThinking(_ turns: [(role: String, blocks: [JSONValue])]) -> Bool {
+        guard let index = turns.lastIndex(where: { $0.role == "assistant" }), index >= turns.count - 2 else { return false }
+        let blocks = turns[index].blocks
+        guard blocks.contains(where: { $0["type"]?.stringValue == "tool_use" }) else { return false }
+        let first = blocks.first?["type"]?.stringValue
+        return first != "thinking" && first != "redacted_thinking"
     }
 
     /// The text of a system/developer/tool message: a string or text parts.

@@ -98,7 +98,7 @@ public enum AnthropicResponseTranslation {
         case (401, _), (_, "authentication_error"):
             return GatewayError(status: 502, message: "The upstream provider 'anthropic' rejected the gateway's credentials: \(message)", type: "upstream_error", code: "upstream_auth_failed")
         case (403, _), (_, "permission_error"):
-            return GatewayError(status: 403, message: message, type: "permission_denied", code: "permission_denied")
+            return GatewayError(status: 403, message: message, type: "request_forbidden", code: "permission_denied")
         case (404, _), (_, "not_found_error"):
             return GatewayError(status: 404, message: message, type: "invalid_request_error", code: "model_not_found")
         case (413, _), (_, "request_too_large"):

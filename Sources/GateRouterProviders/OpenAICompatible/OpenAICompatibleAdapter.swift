@@ -69,6 +69,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         var headers = [("accept", streaming ? "text/event-stream" : "application/json")]
         if let key = settings.apiKey, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
         let (body, adapted) = Self.upstreamBody(for: call, streaming: streaming)
+        try call.enforceStrictParams(adapted)
         let response = try await http.post(
             url: settings.chatCompletionsURL,
             headers: headers,
@@ -88,6 +89,9 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         var adapted: [String] = []
         body.set("model", string: call.target.upstreamModel)
         body.remove("models")  // the gateway's fallback list, not the upstream's business
+        if let messages = ReasoningRoundTrip.messages(body[raw: "messages"], provider: call.target.provider.id) {
+            body.set("messages", raw: messages)
+        }
         if streaming {
             var options = (body[raw: "stream_options"]).flatMap { try? RawJSONObject(parsing: $0) } ?? RawJSONObject()
             options.set("include_usage", raw: Array("true".utf8))

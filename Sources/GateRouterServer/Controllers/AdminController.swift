@@ -93,15 +93,18 @@ struct AdminController: Sendable {
     struct SettingsView: Encodable {
         var accountID: String
         var autoRouting: Bool
+        var strictParams: Bool
         var spendLimit: String?
         enum CodingKeys: String, CodingKey {
             case accountID = "account_id"
             case autoRouting = "auto_routing"
+            case strictParams = "strict_params"
             case spendLimit = "spend_limit"
         }
         init(_ account: Account) {
             accountID = account.id
             autoRouting = account.autoRouting
+            strictParams = account.strictParams
             spendLimit = account.spendLimit.map { "\($0)" }
         }
     }
@@ -113,7 +116,12 @@ struct AdminController: Sendable {
 
     struct SettingsPatch: Decodable {
         var autoRouting: Bool?
-        enum CodingKeys: String, CodingKey { case autoRouting = "auto_routing" }
+        var strictParams: Bool?
+        enum CodingKeys: String, CodingKey {
+            case autoRouting = "auto_routing"
+            case strictParams = "strict_params"
+        }
+        static let names: Set<String> = ["auto_routing", "strict_params"]
     }
 
     func updateSettings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -124,12 +132,13 @@ struct AdminController: Sendable {
         } catch {
             throw GatewayError.invalidJSON(error.description)
         }
-        if let unknown = object.fields.first(where: { $0.key != "auto_routing" }) {
-            throw GatewayError.invalidValue(unknown.key, "Unknown setting '\(unknown.key)'. Supported: auto_routing.")
+        if let unknown = object.fields.first(where: { !SettingsPatch.names.contains($0.key) }) {
+            throw GatewayError.invalidValue(unknown.key, "Unknown setting '\(unknown.key)'. Supported: \(SettingsPatch.names.sorted().joined(separator: ", ")).")
         }
         let patch = try Self.decode(SettingsPatch.self, from: bytes)
         guard var account = authCache.account(Account.defaultAccountID) else { throw GatewayError.internalError }
         if let autoRouting = patch.autoRouting { account.autoRouting = autoRouting }
+        if let strictParams = patch.strictParams { account.strictParams = strictParams }
         try await store.updateAccount(account)
         authCache.upsert(account: account)
         return try ModelsController.json(SettingsView(account))

@@ -47,7 +47,7 @@ struct ChatCompletionsController: Sendable {
         logger[metadataKey: "gr.model"] = .string(target.modelID)
         logger[metadataKey: "gr.provider"] = .string(target.provider.id)
 
-        let call = UpstreamCall(body: body, request: chat, target: target)
+        let call = UpstreamCall(body: body, request: chat, target: target, strictParams: account?.strictParams ?? false)
         let adapter = adapters.adapter(for: target.provider.kind)
         do {
             if chat.isStreaming {

@@ -5,17 +5,19 @@ import GateRouterProviders
 struct ProviderAdapters: Sendable {
     let openAICompatible: OpenAICompatibleAdapter
     let anthropic: AnthropicAdapter
+    let gemini: GeminiAdapter
 
     init(httpClient: HTTPClient, configuration: OpenAICompatibleAdapter.Configuration) {
         self.openAICompatible = OpenAICompatibleAdapter(httpClient: httpClient, configuration: configuration)
         self.anthropic = AnthropicAdapter(httpClient: httpClient, configuration: configuration)
+        self.gemini = GeminiAdapter(httpClient: httpClient, configuration: configuration)
     }
 
     func adapter(for kind: ProviderKind) -> any ProviderAdapter {
         switch kind {
         case .anthropic: anthropic
-        // Gemini is reached through its OpenAI-compatible endpoint until its native adapter lands.
-        case .openAICompatible, .gemini: openAICompatible
+        case .gemini: gemini
+        case .openAICompatible: openAICompatible
         }
     }
 }

@@ -6,6 +6,12 @@ extension JSONValue {
         return nil
     }
 
+    /// The array element at `index`, or nil when this is not an array or the index is out of range.
+    public subscript(index: Int) -> JSONValue? {
+        if case .array(let elements) = self, elements.indices.contains(index) { return elements[index] }
+        return nil
+    }
+
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
