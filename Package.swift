@@ -10,6 +10,7 @@ let package = Package(
     name: "GateRouter",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "gaterouter-bench", targets: ["GateRouterBench"]),
         .executable(name: "gaterouter", targets: ["GateRouterCLI"]),
         .library(name: "GateRouterServer", targets: ["GateRouterServer"]),
     ],
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
     ],
     targets: [
         // Layer 1: OpenAI wire types, the error envelope and the SSE codec. Knows no HTTP server.
@@ -62,6 +64,7 @@ let package = Package(
         .target(
             name: "GateRouterRouting",
             dependencies: ["GateRouterWire", "GateRouterCatalog", "GateRouterProviders"],
+            resources: [.copy("Resources/difficulty-model.json")],
             swiftSettings: swiftSettings
         ),
         // Layer 4: account, key and settings stores (protocols, in-memory cache, key hashing).
@@ -69,6 +72,7 @@ let package = Package(
             name: "GateRouterStorage",
             dependencies: [
                 "GateRouterWire",
+                "GateRouterRouting",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -78,6 +82,7 @@ let package = Package(
             name: "GateRouterSQLite",
             dependencies: [
                 "GateRouterStorage",
+                "GateRouterRouting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -104,6 +109,7 @@ let package = Package(
                 "GateRouterMockProvider",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -111,6 +117,12 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks that print numbers (`swift run -c release gaterouter-bench routing`).
+        .executableTarget(
+            name: "GateRouterBench",
+            dependencies: ["GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting"],
             swiftSettings: swiftSettings
         ),
         // Layer 6: the `gaterouter` executable, an ArgumentParser shell only.

@@ -59,6 +59,25 @@ public final class MockProvider: Sendable {
     }
 
     public let options: Options
+
+    /// A failure the whole mock shows until cleared, for fault and failover tests (OpenAI dialect).
+    public enum Fault: Sendable, Equatable {
+        /// Every request gets this HTTP status.
+        case status(Int)
+        /// Every request waits this long before its response head.
+        case latency(Duration)
+        /// Streams close after the preamble, before any content.
+        case cutBeforeContent
+        /// Streams send an in-band error after the preamble, before any content.
+        case errorBeforeContent
+    }
+
+    private let fault = Mutex<Fault?>(nil)
+
+    /// Starts (or, with nil, ends) a failure on every following request.
+    public func inject(_ fault: Fault?) {
+        self.fault.withLock { $0 = fault }
+    }
     static let pixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
     private let log = Mutex<[ReceivedRequest]>([])
     private let abandoned = Mutex(0)
@@ -172,9 +191,17 @@ public final class MockProvider: Sendable {
         guard let body = try? JSONDecoder().decode(Body.self, from: Data(bytes)), let messages = body.messages else {
             return Self.error(400, message: "mock: the body must be a chat completion request", type: "invalid_request_error", code: nil)
         }
-        let directives = body.mock ?? MockProvider.inlineDirectives(in: Self.lastUserText(messages)).flatMap {
+        var steering = body.mock ?? MockProvider.inlineDirectives(in: Self.lastUserText(messages)).flatMap {
             try? JSONDecoder().decode(Directives.self, from: Data($0.serialized()))
         }
+        switch fault.withLock({ $0 }) {
+        case .status(let status)?: return Self.error(status, message: "mock: injected fault \(status)", type: status == 429 ? "requests" : "server_error", code: nil)
+        case .latency(let delay)?: try await Task.sleep(for: delay)
+        case .cutBeforeContent?: steering = steering ?? Directives(); steering?.cutAfter = 0
+        case .errorBeforeContent?: steering = steering ?? Directives(); steering?.errorAfter = 0
+        case nil: break
+        }
+        let directives = steering
         let latency = directives?.latencyMS.map { Duration.milliseconds($0) } ?? options.latency
         if latency > .zero { try await Task.sleep(for: latency) }
         if let status = directives?.status {

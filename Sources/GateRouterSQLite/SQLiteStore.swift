@@ -1,4 +1,5 @@
 import GRDB
+import GateRouterRouting
 import GateRouterStorage
 import Foundation
 
@@ -40,18 +41,24 @@ public struct SQLiteStore: GatewayStore {
                 t.add(column: "strict_params", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v3-routing-policy") { db in
+            try db.alter(table: "accounts") { t in
+                t.add(column: "routing_policy", .text).notNull().defaults(to: "{}")  // RoutingPolicy as JSON
+            }
+        }
         try migrator.migrate(pool)
     }
 
     public func accounts() async throws -> [Account] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, auto_routing, spend_limit, strict_params, created_at FROM accounts ORDER BY created_at").map { row in
+            try Row.fetchAll(db, sql: "SELECT id, name, auto_routing, spend_limit, strict_params, routing_policy, created_at FROM accounts ORDER BY created_at").map { row in
                 Account(
                     id: row["id"],
                     name: row["name"],
                     autoRouting: row["auto_routing"],
                     spendLimit: (row["spend_limit"] as String?).flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) },
                     strictParams: row["strict_params"],
+                    routing: try JSONDecoder().decode(RoutingPolicy.self, from: Data((row["routing_policy"] as String).utf8)),
                     createdAt: row["created_at"]
                 )
             }
@@ -61,8 +68,8 @@ public struct SQLiteStore: GatewayStore {
     public func insertAccount(_ account: Account) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO accounts (id, name, auto_routing, spend_limit, strict_params, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [account.id, account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, account.createdAt]
+                sql: "INSERT INTO accounts (id, name, auto_routing, spend_limit, strict_params, routing_policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [account.id, account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, try Self.json(account.routing), account.createdAt]
             )
         }
     }
@@ -70,8 +77,8 @@ public struct SQLiteStore: GatewayStore {
     public func updateAccount(_ account: Account) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE accounts SET name = ?, auto_routing = ?, spend_limit = ?, strict_params = ? WHERE id = ?",
-                arguments: [account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, account.id]
+                sql: "UPDATE accounts SET name = ?, auto_routing = ?, spend_limit = ?, strict_params = ?, routing_policy = ? WHERE id = ?",
+                arguments: [account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, try Self.json(account.routing), account.id]
             )
         }
     }
@@ -99,5 +106,11 @@ public struct SQLiteStore: GatewayStore {
                 arguments: [key.id, key.accountID, key.name, key.displayPrefix, key.hash, key.createdAt, key.revoked]
             )
         }
+    }
+
+    static func json(_ policy: RoutingPolicy) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(policy), as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GateRouterRouting
 
 /// A customer account: keys, settings and (later) budgets hang off it.
 public struct Account: Sendable, Equatable, Codable {
@@ -11,14 +12,20 @@ public struct Account: Sendable, Equatable, Codable {
     /// Whether a parameter the chosen model cannot take is refused (`unsupported parameter: <name>`) rather than
     /// adapted (renamed, clamped or dropped and listed in `x-gaterouter-adapted`). Off by default.
     public var strictParams: Bool
+    /// How `auto` picks models for this account: strategy, allowed/blocked lists, price cap, fallback.
+    public var routing: RoutingPolicy
     public var createdAt: Date
 
-    public init(id: String, name: String, autoRouting: Bool = true, spendLimit: Decimal? = nil, strictParams: Bool = false, createdAt: Date = Date()) {
+    public init(
+        id: String, name: String, autoRouting: Bool = true, spendLimit: Decimal? = nil, strictParams: Bool = false,
+        routing: RoutingPolicy = RoutingPolicy(), createdAt: Date = Date()
+    ) {
         self.id = id
         self.name = name
         self.autoRouting = autoRouting
         self.spendLimit = spendLimit
         self.strictParams = strictParams
+        self.routing = routing
         self.createdAt = createdAt
     }
 

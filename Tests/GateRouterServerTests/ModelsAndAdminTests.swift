@@ -111,7 +111,7 @@ import Testing
             #expect(text.contains("gaterouter_request_duration_seconds_bucket"))
             #expect(text.contains("gaterouter_time_to_first_token_seconds_bucket"))
             #expect(text.contains(#"gaterouter_tokens_total{model="deepseek/deepseek-v3.2",provider="deepseek",kind="completion"}"#))
-            #expect(text.contains(#"gaterouter_upstream_errors_total{model="deepseek/deepseek-v3.2",provider="deepseek",status="502"} 1"#), "an upstream 500 reaches the client as 502")
+            #expect(text.contains(#"gaterouter_upstream_errors_total{model="deepseek/deepseek-v3.2",provider="deepseek",status="502"} 2"#), "an upstream 500 reaches the client as 502, after one retry of the fixed model")
             #expect(!text.contains(gateway.apiKey) && !text.contains("secret prompt"))
         }
     }

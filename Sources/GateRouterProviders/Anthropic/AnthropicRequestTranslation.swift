@@ -24,15 +24,7 @@ public enum AnthropicRequestTranslation {
         let messages = request["messages"]?.arrayValue ?? []
 
         var systemTexts: [String] = []
-        var turns: [(role: String, blocks: [JSONValue])] = []
-        func append(_ role: String, _ blocks: [JSONValue]) {
-            guard !blocks.isEmpty else { return }
-            if let last = turns.last, last.role == role {
-                turns[turns.count - 1].blocks += blocks
-            } else {
-                turns.append((role, blocks))
-            }
-        }
+        var conversation = ConversationTurns()
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
             let param = "messages[\(index)]"
@@ -40,9 +32,9 @@ public enum AnthropicRequestTranslation {
             case "system", "developer":
                 systemTexts.append(try text(of: message["content"], param: param + ".content"))
             case "user":
-                append("user", try userBlocks(message["content"], param: param + ".content"))
+                conversation.append("user", try userBlocks(message["content"], param: param + ".content"))
             case "assistant":
-                append("assistant", try assistantBlocks(message, param: param))
+                conversation.append("assistant", try assistantBlocks(message, param: param))
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? message["name"]?.stringValue ?? ""
                 var result: [String: JSONValue] = ["type": "tool_result", "tool_use_id": .string(id)]
@@ -54,16 +46,17 @@ public enum AnthropicRequestTranslation {
                     result["content"] = .array(blocks)
                 default: result["content"] = ""
                 }
-                append("user", [.object(result)])
+                conversation.append("user", [.object(result)])
             default:
                 throw .invalidValue(param + ".role", "Invalid value for '\(param).role': '\(role)'.")
             }
         }
+        let turns = conversation.turns
         guard !turns.isEmpty else {
             throw .invalidValue("messages", "Anthropic models need at least one user or assistant message besides system messages.")
         }
         if !systemTexts.isEmpty { body["system"] = .string(systemTexts.joined(separator: "\n\n")) }
-        body["messages"] = .array(turns.map { ["role": .string($0.role), "content": .array($0.blocks)] })
+        body["messages"] = .array(turns.map { ["role": .string($0.role), "content": .array($0.parts)] })
 
         // Output limit: always sent, as Anthropic requires.
         var maxTokens = request["max_completion_tokens"]?.intValue ?? request["max_tokens"]?.intValue ?? model?.maxOutputTokens ?? 4096
@@ -164,9 +157,9 @@ public enum AnthropicRequestTranslation {
 
     /// Whether the conversation is inside a tool loop whose assistant turn carries no signed thinking block (the client
     /// did not send `reasoning_details` back). Anthropic refuses thinking then, so the request goes without it.
-    static func toolLoopLacksSignedThinking(_ turns: [(role: String, blocks: [JSONValue])]) -> Bool {
+    static func toolLoopLacksSignedThinking(_ turns: [(role: String, parts: [JSONValue])]) -> Bool {
         guard let index = turns.lastIndex(where: { $0.role == "assistant" }), index >= turns.count - 2 else { return false }
-        let blocks = turns[index].blocks
+        let blocks = turns[index].parts
         guard blocks.contains(where: { $0["type"]?.stringValue == "tool_use" }) else { return false }
         let first = blocks.first?["type"]?.stringValue
         return first != "thinking" && first != "redacted_thinking"
@@ -267,16 +260,7 @@ public enum AnthropicRequestTranslation {
             guard let id = call["id"]?.stringValue, let name = call["function"]?["name"]?.stringValue else {
                 throw .missingParameter(callParam + ".function.name")
             }
-            let arguments = call["function"]?["arguments"]?.stringValue ?? ""
-            let input: JSONValue
-            if arguments.trimmingCharacters(in: .whitespaces).isEmpty {
-                input = [:]
-            } else {
-                guard let parsed = try? JSONValue.parse(Array(arguments.utf8)), case .object = parsed else {
-                    throw .invalidValue(callParam + ".function.arguments", "Invalid '\(callParam).function.arguments': it must be a JSON object encoded as a string.")
-                }
-                input = parsed
-            }
+            let input = try ToolCallArguments.object(of: call, param: callParam)
             blocks.append(["type": "tool_use", "id": .string(id), "name": .string(name), "input": input])
         }
         return blocks

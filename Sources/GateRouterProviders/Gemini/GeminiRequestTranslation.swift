@@ -49,15 +49,7 @@ public enum GeminiRequestTranslation {
         }
 
         var systemTexts: [String] = []
-        var turns: [(role: String, parts: [JSONValue])] = []
-        func append(_ role: String, _ parts: [JSONValue]) {
-            guard !parts.isEmpty else { return }
-            if let last = turns.last, last.role == role {
-                turns[turns.count - 1].parts += parts
-            } else {
-                turns.append((role, parts))
-            }
-        }
+        var conversation = ConversationTurns()
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue ?? ""
             let param = "messages[\(index)]"
@@ -65,9 +57,9 @@ public enum GeminiRequestTranslation {
             case "system", "developer":
                 systemTexts.append(try AnthropicRequestTranslation.text(of: message["content"], param: param + ".content"))
             case "user":
-                append("user", try userParts(message["content"], param: param + ".content", fetchedImages: fetchedImages))
+                conversation.append("user", try userParts(message["content"], param: param + ".content", fetchedImages: fetchedImages))
             case "assistant":
-                append("model", try modelParts(message, param: param, signaturesRequired: signaturesRequired))
+                conversation.append("model", try modelParts(message, param: param, signaturesRequired: signaturesRequired))
             case "tool", "function":
                 let id = message["tool_call_id"]?.stringValue ?? ""
                 guard let name = functionNames[id] ?? message["name"]?.stringValue else {
@@ -80,15 +72,15 @@ public enum GeminiRequestTranslation {
                 } else {
                     response = ["result": .string(text)]  // Gemini requires an object
                 }
-                append("user", [["functionResponse": ["name": .string(name), "response": response]]])
+                conversation.append("user", [["functionResponse": ["name": .string(name), "response": response]]])
             default:
                 throw .invalidValue(param + ".role", "Invalid value for '\(param).role': '\(role)'.")
             }
         }
-        guard !turns.isEmpty else {
+        guard !conversation.isEmpty else {
             throw .invalidValue("messages", "Gemini models need at least one user or assistant message besides system messages.")
         }
-        body["contents"] = .array(turns.map { ["role": .string($0.role), "parts": .array($0.parts)] })
+        body["contents"] = .array(conversation.turns.map { ["role": .string($0.role), "parts": .array($0.parts)] })
         if !systemTexts.isEmpty { body["systemInstruction"] = ["parts": [["text": .string(systemTexts.joined(separator: "\n\n"))]]] }
 
         let config = try generationConfig(request, upstreamModel: upstreamModel, model: model, adapted: &adapted)
@@ -276,16 +268,7 @@ public enum GeminiRequestTranslation {
         for (index, call) in (message["tool_calls"]?.arrayValue ?? []).enumerated() {
             let callParam = "\(param).tool_calls[\(index)]"
             guard let name = call["function"]?["name"]?.stringValue else { throw .missingParameter(callParam + ".function.name") }
-            let arguments = call["function"]?["arguments"]?.stringValue ?? ""
-            let args: JSONValue
-            if arguments.trimmingCharacters(in: .whitespaces).isEmpty {
-                args = [:]
-            } else {
-                guard let parsed = try? JSONValue.parse(Array(arguments.utf8)), case .object = parsed else {
-                    throw .invalidValue(callParam + ".function.arguments", "Invalid '\(callParam).function.arguments': it must be a JSON object encoded as a string.")
-                }
-                args = parsed
-            }
+            let args = try ToolCallArguments.object(of: call, param: callParam)
             var part: [String: JSONValue] = ["functionCall": ["name": .string(name), "args": args]]
             if let signature = call["extra_content"]?["google"]?["thought_signature"]?.stringValue {
                 part["thoughtSignature"] = .string(signature)

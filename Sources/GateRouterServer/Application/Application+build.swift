@@ -70,6 +70,12 @@ func buildRouter(
     router.add(middleware: RequestLogMiddleware(metrics: metrics, trustForwardedHeaders: configuration.trustForwardedHeaders))
 
     let resolver = ModelResolver(catalog: configuration.catalog, providers: configuration.providers, defaultModel: configuration.defaultModel)
+    let health = ModelHealth(configuration: configuration.routing.breaker)
+    let planner = RoutePlanner(
+        resolver: resolver,
+        router: AutoRouter(catalog: configuration.catalog, providers: configuration.providers, health: health),
+        classifier: RequestClassifier(difficulty: try? DifficultyClassifier.bundled())
+    )
     let adapters = ProviderAdapters(
         httpClient: httpClient,
         configuration: .init(requestTimeout: .init(configuration.limits.upstreamRequestTimeout))
@@ -77,8 +83,11 @@ func buildRouter(
 
     let openAI = router.group("openai/v1").add(middleware: APIKeyAuthMiddleware(cache: state.authCache))
     ChatCompletionsController(
-        resolver: resolver,
+        planner: planner,
         adapters: adapters,
+        health: health,
+        hedgeBudget: HedgeBudget(),
+        limits: configuration.routing,
         authCache: state.authCache,
         metrics: metrics,
         maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes

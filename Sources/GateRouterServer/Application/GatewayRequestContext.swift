@@ -41,6 +41,11 @@ public final class RequestReport: Sendable {
         public var completionTokens: Int?
         public var errorCode: String?
         public var streamError: Bool = false
+        /// Auto routing's choice and runner-up with their scores, and the request's tier.
+        public var route: String?
+        public var tier: String?
+        /// Upstream attempts made (fallbacks and retries included).
+        public var attempts: Int?
     }
 
     private let fields = Mutex(Fields())

@@ -8,6 +8,10 @@ extension HTTPField.Name {
     static let gatewayModel = Self("x-gaterouter-model")!
     static let gatewayProvider = Self("x-gaterouter-provider")!
     static let adapted = Self("x-gaterouter-adapted")!
+    static let gatewayStrategy = Self("x-gaterouter-strategy")!
+    static let gatewayTier = Self("x-gaterouter-tier")!
+    static let gatewayAttempts = Self("x-gaterouter-attempts")!
+    static let gatewayRoute = Self("x-gaterouter-route")!
     static let xAPIKey = Self("x-api-key")!
     static let accelBuffering = Self("x-accel-buffering")!
 }

@@ -1,5 +1,6 @@
 import GateRouterCatalog
 import GateRouterProviders
+import GateRouterRouting
 import Foundation
 import Yams
 
@@ -48,7 +49,21 @@ public struct ConfigFile: Sendable, Decodable {
 
     public struct Routing: Sendable, Decodable {
         var defaultModel: String?
-        enum CodingKeys: String, CodingKey { case defaultModel = "default_model" }
+        var maxAttempts: Int?
+        var stallTimeoutSeconds: Double?
+        var keepAliveSeconds: Double?
+        var deadlineSeconds: Double?
+        var breakerFailures: Int?
+        var breakerCooldownSeconds: Double?
+        enum CodingKeys: String, CodingKey {
+            case defaultModel = "default_model"
+            case maxAttempts = "max_attempts"
+            case stallTimeoutSeconds = "stall_timeout_seconds"
+            case keepAliveSeconds = "keep_alive_seconds"
+            case deadlineSeconds = "deadline_seconds"
+            case breakerFailures = "breaker_failures"
+            case breakerCooldownSeconds = "breaker_cooldown_seconds"
+        }
     }
 
     var server: Server?
@@ -129,6 +144,14 @@ extension GatewayConfiguration {
         if let value = file.upstream?.idleTimeoutSeconds { limits.upstreamIdleTimeout = .seconds(value) }
         if let value = file.upstream?.requestTimeoutSeconds { limits.upstreamRequestTimeout = .seconds(value) }
 
+        var routing = RoutingLimits()
+        if let value = file.routing?.maxAttempts { routing.maxAttempts = max(1, value) }
+        if let value = file.routing?.stallTimeoutSeconds { routing.stallTimeout = .milliseconds(Int(value * 1000)) }
+        if let value = file.routing?.keepAliveSeconds { routing.keepAliveInterval = .milliseconds(Int(value * 1000)) }
+        if let value = file.routing?.deadlineSeconds { routing.deadline = .milliseconds(Int(value * 1000)) }
+        if let value = file.routing?.breakerFailures { routing.breaker.failureThreshold = max(1, value) }
+        if let value = file.routing?.breakerCooldownSeconds { routing.breaker.cooldown = .milliseconds(Int(value * 1000)) }
+
         let catalog = try ModelCatalog.bundled().merging(file.models ?? [])
         let providers = try ProviderSettings.resolveAll(config: file.providers ?? [:], environment: environment)
         let adminToken = environment["GATEROUTER_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -141,6 +164,7 @@ extension GatewayConfiguration {
             port: port,
             dataDirectory: dataDirectory,
             limits: limits,
+            routing: routing,
             corsAllowedOrigins: file.server?.corsAllowedOrigins ?? [],
             trustForwardedHeaders: file.server?.trustForwardedHeaders ?? false,
             adminToken: adminToken,

@@ -1,5 +1,6 @@
 import GateRouterCatalog
 import GateRouterProviders
+import GateRouterRouting
 import Foundation
 
 /// Everything the gateway needs to start, read once at the edge (CLI flags, environment, config file) and passed down.
@@ -9,6 +10,7 @@ public struct GatewayConfiguration: Sendable {
     /// Where the embedded SQLite database lives.
     public var dataDirectory: String
     public var limits: Limits
+    public var routing: RoutingLimits
     /// Origins allowed by CORS; empty means CORS is off.
     public var corsAllowedOrigins: [String]
     /// Trust `X-Forwarded-For`/`X-Forwarded-Proto` from a reverse proxy in front of the gateway.
@@ -38,11 +40,29 @@ public struct GatewayConfiguration: Sendable {
         public init() {}
     }
 
+    /// Bounds on auto routing's attempts and failover.
+    public struct RoutingLimits: Sendable {
+        /// Upstream attempts per client request, fallbacks and retries included.
+        public var maxAttempts = 3
+        /// Longest silence allowed from an upstream before its first content (reasoning text counts); then the next
+        /// candidate is tried. Generous, because some reasoning models think silently.
+        public var stallTimeout: Duration = .seconds(90)
+        /// While an upstream is silent, the client's stream gets an SSE comment this often.
+        public var keepAliveInterval: Duration = .seconds(15)
+        /// Time allowed for all attempts together to produce first content.
+        public var deadline: Duration = .seconds(180)
+        /// Circuit breakers for models and providers.
+        public var breaker = ModelHealth.Configuration()
+
+        public init() {}
+    }
+
     public init(
         host: String = "127.0.0.1",
         port: Int = 8090,
         dataDirectory: String = "./gaterouter-data",
         limits: Limits = Limits(),
+        routing: RoutingLimits = RoutingLimits(),
         corsAllowedOrigins: [String] = [],
         trustForwardedHeaders: Bool = false,
         adminToken: String? = nil,
@@ -55,6 +75,7 @@ public struct GatewayConfiguration: Sendable {
         self.port = port
         self.dataDirectory = dataDirectory
         self.limits = limits
+        self.routing = routing
         self.corsAllowedOrigins = corsAllowedOrigins
         self.trustForwardedHeaders = trustForwardedHeaders
         self.adminToken = adminToken

@@ -9,10 +9,14 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// `POST /openai/v1/chat/completions`: validate, resolve the model, call the upstream, answer in OpenAI's shape.
+/// `POST /openai/v1/chat/completions`: validate, plan the route (auto routing or the named model and its fallbacks),
+/// call upstreams until one answers, answer in OpenAI's shape with headers that say which model answered and why.
 struct ChatCompletionsController: Sendable {
-    let resolver: ModelResolver
+    let planner: RoutePlanner
     let adapters: ProviderAdapters
+    let health: ModelHealth
+    let hedgeBudget: HedgeBudget
+    let limits: GatewayConfiguration.RoutingLimits
     let authCache: AuthCache
     let metrics: GatewayMetrics
     let maxRequestBodyBytes: Int
@@ -37,32 +41,68 @@ struct ChatCompletionsController: Sendable {
         // Settings are read from the cache on every request so a console toggle applies at once.
         let accountID = context.identity?.account.id ?? Account.defaultAccountID
         let account = authCache.account(accountID) ?? context.identity?.account
-        let target = try resolver.resolve(chat.model, autoRoutingEnabled: account?.autoRouting ?? true)
-        let modelLabel = target.catalogModel?.id ?? "\(target.provider.id)/uncatalogued"
+        let responseFormatType = body[raw: "response_format"].flatMap { try? JSONValue.parse($0) }?["type"]?.stringValue
+        let plan = try planner.plan(
+            chat, responseFormatType: responseFormatType, autoRoutingEnabled: account?.autoRouting ?? true,
+            policy: account?.routing ?? RoutingPolicy(), maxAttempts: limits.maxAttempts
+        )
+        let strictParams = account?.strictParams ?? false
+        let makeCall: @Sendable (UpstreamTarget) -> UpstreamCall = { target in
+            UpstreamCall(body: body, request: chat, target: target, strictParams: strictParams)
+        }
         context.report.update {
-            $0.model = target.modelID
-            $0.provider = target.provider.id
+            $0.route = plan.decision?.summary
+            $0.tier = plan.tier?.rawValue
         }
         var logger = context.logger
-        logger[metadataKey: "gr.model"] = .string(target.modelID)
-        logger[metadataKey: "gr.provider"] = .string(target.provider.id)
-
-        let call = UpstreamCall(body: body, request: chat, target: target, strictParams: account?.strictParams ?? false)
-        let adapter = adapters.adapter(for: target.provider.kind)
-        do {
-            if chat.isStreaming {
-                return try await stream(call, adapter: adapter, modelLabel: modelLabel, start: start, context: context, logger: logger)
-            }
-            let completion = try await adapter.complete(call, logger: logger)
-            record(usage: completion.usage, modelLabel: modelLabel, provider: target.provider.id, report: context.report, upstreamModel: completion.upstreamModel)
-            var headers = gatewayHeaders(target: target, upstreamModel: completion.upstreamModel, adapted: completion.adapted)
-            headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: completion.body)))
-        } catch {
-            let gatewayError = GatewayError.from(error, logger: logger)
-            metrics.recordUpstreamError(model: modelLabel, provider: target.provider.id, status: gatewayError.status)
-            throw gatewayError
+        if let decision = plan.decision {
+            logger.debug("auto routing decision", metadata: ["gr.route": .string(decision.summary), "gr.excluded": .string(decision.excluded.joined(separator: "; "))])
         }
+        if chat.isStreaming {
+            let percent = account?.routing.hedgingPercent ?? 0
+            var hedging: StreamFailover.Hedging?
+            if percent > 0 {
+                hedgeBudget.countRequest(account: accountID)
+                hedging = StreamFailover.Hedging(budget: hedgeBudget, account: accountID, percent: percent)
+            }
+            return try await stream(plan: plan, makeCall: makeCall, hedging: hedging, start: start, context: context, logger: &logger)
+        }
+
+        var failures: [String] = []
+        var lastError: GatewayError?
+        for (index, target) in plan.attempts.enumerated() where ContinuousClock.now < start + limits.deadline {
+            guard health.admit(model: target.modelID, provider: target.provider.id) else {
+                failures.append("\(target.modelID): circuit open")
+                continue
+            }
+            if index > 0, plan.attempts[index - 1].modelID == target.modelID {
+                try await Task.sleep(for: FailoverPolicy.backoff(attempt: failures.count))
+            }
+            describe(target, logger: &logger, report: context.report)
+            let attemptStart = ContinuousClock.now
+            do {
+                let completion = try await adapters.adapter(for: target.provider.kind).complete(makeCall(target), logger: logger)
+                let elapsed = ContinuousClock.now - attemptStart
+                health.recordSuccess(model: target.modelID, provider: target.provider.id, timeToFirstToken: elapsed, tokensPerSecond: Self.speed(completion.usage, elapsed))
+                record(usage: completion.usage, target: target, report: context.report, upstreamModel: completion.upstreamModel)
+                context.report.update { $0.attempts = failures.count + 1 }
+                var headers = gatewayHeaders(target: target, plan: plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted)
+                headers[.contentType] = "application/json"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: completion.body)))
+            } catch {
+                let gatewayError = GatewayError.from(error, logger: logger)
+                metrics.recordUpstreamError(model: Self.label(target), provider: target.provider.id, status: gatewayError.status)
+                guard FailoverPolicy.isRetryable(gatewayError, auto: plan.decision != nil) else {
+                    health.release(model: target.modelID, provider: target.provider.id)
+                    throw gatewayError
+                }
+                health.recordFailure(model: target.modelID, provider: target.provider.id)
+                failures.append("\(target.modelID): \(gatewayError.code ?? "HTTP \(gatewayError.status)")")
+                lastError = gatewayError
+            }
+        }
+        context.report.update { $0.attempts = failures.count }
+        throw FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)
     }
 
     /// Reads the body within the configured limit; a larger body is a 413, not a truncated request.
@@ -74,38 +114,61 @@ struct ChatCompletionsController: Sendable {
         }
     }
 
-    /// Streams the upstream's events as OpenAI chunks. The response head waits for the upstream's first event, so an
-    /// upstream that fails before answering still gets a real HTTP error status; after that, failures travel in-band
-    /// as an SSE `error` event and the stream ends without `[DONE]`.
+    /// Streams the chosen upstream's events as OpenAI chunks, failing over before the first content token.
+    ///
+    /// The response head waits for first content (or, for a model that thinks silently, the first keep-alive
+    /// interval), so an upstream that fails early still gets a real HTTP error status when no other candidate can
+    /// answer. After content, failures travel in-band as an SSE `error` event and the stream ends without `[DONE]`.
     private func stream(
-        _ call: UpstreamCall,
-        adapter: any ProviderAdapter,
-        modelLabel: String,
+        plan: RoutePlan,
+        makeCall: @escaping @Sendable (UpstreamTarget) -> UpstreamCall,
+        hedging: StreamFailover.Hedging?,
         start: ContinuousClock.Instant,
         context: GatewayRequestContext,
-        logger: Logger
+        logger: inout Logger
     ) async throws -> Response {
-        var events = try await adapter.stream(call, logger: logger)
-        let first = try await events.next()
-        let firstEventAt = ContinuousClock.now
-        let upstreamModel = events.upstreamModel
-        let adapted = events.adapted
-        let handoff = StreamHandoff(events)
+        let failover = StreamFailover(
+            plan: plan, makeCall: makeCall, adapters: adapters, health: health, limits: limits, deadline: start + limits.deadline,
+            hedging: hedging, logger: logger
+        )
+        var state = StreamFailover.State()
+        let progress: StreamFailover.Progress
+        do {
+            progress = try await failover.advance(&state, until: .now + limits.keepAliveInterval)
+        } catch {
+            state.cancelAll()
+            context.report.update { $0.attempts = state.attempts }
+            throw GatewayError.from(error, logger: logger)
+        }
+        guard let target = state.current?.target else { throw failover.finalError(state) }
+        describe(target, logger: &logger, report: context.report)
+        if progress == .content {
+            metrics.recordTimeToFirstToken(model: Self.label(target), provider: target.provider.id, duration: .now - start)
+        }
         let report = context.report
         let metrics = self.metrics
-        let provider = call.target.provider.id
-        metrics.recordTimeToFirstToken(model: modelLabel, provider: provider, duration: firstEventAt - start)
-        report.update { $0.upstreamModel = upstreamModel }
-
-        var headers = gatewayHeaders(target: call.target, upstreamModel: upstreamModel, adapted: adapted)
+        let keepAlive = limits.keepAliveInterval
+        var headers = gatewayHeaders(target: target, plan: plan, attempts: state.attempts, upstreamModel: state.upstreamModel ?? target.upstreamModel, adapted: state.adapted)
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"
         headers[.accelBuffering] = "no"
+        let handedOver = state
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            guard var events = handoff.take() else { return }
+            var state = handedOver
+            defer { state.cancelAll() }
             var usage: Usage?
-            var next = first
+            var target = target
             do {
+                // A model still thinking silently: keep the connection alive while failover remains possible.
+                var progress = progress
+                while progress == .waiting {
+                    try await writer.write(ByteBuffer(bytes: ServerSentEvent.keepAliveFrame))
+                    progress = try await failover.advance(&state, until: .now + keepAlive)
+                }
+                if let current = state.current?.target { target = current }
+                metrics.recordTimeToFirstToken(model: Self.label(target), provider: target.provider.id, duration: .now - start)
+                for chunk in state.held { try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: chunk))) }
+                var next: ChatStreamEvent? = state.firstContent
                 while let event = next {
                     switch event {
                     case .chunk(let json):
@@ -115,39 +178,76 @@ struct ChatCompletionsController: Sendable {
                     case .done:
                         try await writer.write(ByteBuffer(bytes: ServerSentEvent.doneFrame))
                     }
-                    next = try await events.next()
+                    next = nil
+                    guard let attempt = state.current else { break }
+                    while true {
+                        do {
+                            if case .event(let following)? = try await attempt.next(within: keepAlive) { next = following }
+                            break
+                        } catch is StreamedAttempt.Timeout {
+                            try await writer.write(ByteBuffer(bytes: ServerSentEvent.keepAliveFrame))
+                        }
+                    }
                 }
-            } catch let error as GatewayError {
+            } catch {
+                let error = GatewayError.from(error, logger: Logger(label: "gaterouter.stream"))
                 report.update {
                     $0.streamError = true
                     $0.errorCode = error.code ?? error.type
                 }
-                metrics.recordUpstreamError(model: modelLabel, provider: provider, status: error.status)
+                metrics.recordUpstreamError(model: Self.label(target), provider: target.provider.id, status: error.status)
                 try await writer.write(error.streamFrame)
             }
-            self.record(usage: usage, modelLabel: modelLabel, provider: provider, report: report, upstreamModel: upstreamModel)
+            report.update { $0.attempts = state.attempts }
+            self.record(usage: usage, target: target, report: report, upstreamModel: state.upstreamModel ?? target.upstreamModel)
             try await writer.finish(nil)
         })
     }
 
-    private func gatewayHeaders(target: UpstreamTarget, upstreamModel: String, adapted: [String]) -> HTTPFields {
+    private func describe(_ target: UpstreamTarget, logger: inout Logger, report: RequestReport) {
+        report.update {
+            $0.model = target.modelID
+            $0.provider = target.provider.id
+        }
+        logger[metadataKey: "gr.model"] = .string(target.modelID)
+        logger[metadataKey: "gr.provider"] = .string(target.provider.id)
+    }
+
+    private func gatewayHeaders(target: UpstreamTarget, plan: RoutePlan, attempts: Int, upstreamModel: String, adapted: [String]) -> HTTPFields {
         var headers = HTTPFields()
         if !adapted.isEmpty { headers[.adapted] = adapted.joined(separator: ", ") }
         headers[.upstreamModel] = upstreamModel
         headers[.gatewayModel] = target.modelID
         headers[.gatewayProvider] = target.provider.id
+        headers[.gatewayAttempts] = String(attempts)
+        if let decision = plan.decision {
+            headers[.gatewayStrategy] = decision.strategy.rawValue
+            headers[.gatewayTier] = decision.tier.rawValue
+            headers[.gatewayRoute] = decision.summary
+        }
         return headers
     }
 
-    private func record(usage: Usage?, modelLabel: String, provider: String, report: RequestReport, upstreamModel: String) {
+    private func record(usage: Usage?, target: UpstreamTarget, report: RequestReport, upstreamModel: String) {
         report.update {
             $0.upstreamModel = upstreamModel
             $0.promptTokens = usage?.promptTokens
             $0.completionTokens = usage?.completionTokens
         }
         if let usage {
-            metrics.recordTokens(model: modelLabel, provider: provider, prompt: usage.promptTokens, completion: usage.completionTokens)
+            metrics.recordTokens(model: Self.label(target), provider: target.provider.id, prompt: usage.promptTokens, completion: usage.completionTokens)
         }
+    }
+
+    /// The metrics label: the catalog id, or `provider/uncatalogued` so passthrough ids cannot explode cardinality.
+    static func label(_ target: UpstreamTarget) -> String {
+        target.catalogModel?.id ?? "\(target.provider.id)/uncatalogued"
+    }
+
+    static func speed(_ usage: Usage?, _ elapsed: Duration) -> Double? {
+        guard let tokens = usage?.completionTokens, tokens > 0 else { return nil }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return seconds > 0 ? Double(tokens) / seconds : nil
     }
 }
 

@@ -63,6 +63,9 @@ struct RequestLogMiddleware: RouterMiddleware {
             if let value = fields.completionTokens { metadata["gr.tokens.completion"] = .stringConvertible(value) }
             if let value = fields.errorCode { metadata["gr.error"] = .string(value) }
             if fields.streamError { metadata["gr.stream_error"] = "true" }
+            if let value = fields.tier { metadata["gr.routing.tier"] = .string(value) }
+            if let value = fields.route { metadata["gr.routing.decision"] = .string(value) }
+            if let value = fields.attempts { metadata["gr.routing.attempts"] = .stringConvertible(value) }
             if failure != nil { metadata["gr.client_disconnected"] = "true" }
             logger.info("request", metadata: metadata)
             if let failure { throw failure }

@@ -116,4 +116,7 @@ extension ServerSentEvent {
 
     /// OpenAI's stream terminator.
     public static let doneFrame: [UInt8] = Array("data: [DONE]\n\n".utf8)
+
+    /// An SSE comment: clients ignore it, proxies see traffic on a silent stream.
+    public static let keepAliveFrame: [UInt8] = Array(": keep-alive\n\n".utf8)
 }

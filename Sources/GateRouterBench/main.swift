@@ -1,0 +1,65 @@
+import Foundation
+import GateRouterCatalog
+import GateRouterProviders
+import GateRouterRouting
+import GateRouterWire
+
+/// Benchmarks that print numbers: `swift run -c release gaterouter-bench routing`.
+///
+/// `routing` times one auto-routing decision (request classification, token estimate, candidate filtering and scoring
+/// over the full catalog with every provider configured) for three request sizes.
+
+func nanoseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) * 1e-9
+}
+
+func request(_ messages: [JSONValue]) throws -> ChatCompletionRequest {
+    try ChatCompletionRequest.decode(from: JSONValue.object(["model": "auto", "messages": .array(messages)]).serialized())
+}
+
+func routingBenchmark() throws {
+    let environment = [
+        "OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "GEMINI_API_KEY": "k", "DEEPSEEK_API_KEY": "k", "XAI_API_KEY": "k",
+        "MOONSHOT_API_KEY": "k", "ZAI_API_KEY": "k", "MINIMAX_API_KEY": "k",
+    ]
+    let catalog = try ModelCatalog.bundled()
+    let router = AutoRouter(catalog: catalog, providers: try ProviderSettings.resolveAll(config: [:], environment: environment), health: ModelHealth())
+    let classifier = RequestClassifier(difficulty: try DifficultyClassifier.bundled())
+    let policy = RoutingPolicy()
+
+    var conversation: [JSONValue] = [["role": "system", "content": "You are a helpful assistant."]]
+    for turn in 0..<10 {
+        conversation.append(["role": "user", "content": .string("Question \(turn): how do I configure a reverse proxy in front of a web service so that it forwards the client address and handles TLS?")])
+        conversation.append(["role": "assistant", "content": .string(String(repeating: "Here is a detailed answer with configuration examples. ", count: 12))])
+    }
+    let document = String(repeating: "The committee reviewed the quarterly figures and noted a steady rise in costs. ", count: 5_000)  // ~100k tokens
+    let cases: [(String, ChatCompletionRequest)] = [
+        ("short chat", try request([["role": "user", "content": "hi! what's a good name for a cat?"]])),
+        ("20-message conversation", try request(conversation)),
+        ("100k-token document", try request([["role": "user", "content": .string("Summarise this report:\n" + document)]])),
+    ]
+    print("routing decision over \(catalog.models.count) catalog models (classification + token estimate + filter + score)")
+    for (name, request) in cases {
+        var sink = 0
+        for _ in 0..<200 { sink &+= router.route(classifier.profile(request), policy: policy).candidates.count }
+        let iterations = 20_000
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for _ in 0..<iterations { sink &+= router.route(classifier.profile(request), policy: policy).candidates.count }
+        }
+        let profile = classifier.profile(request)
+        let decision = router.route(profile, policy: policy)
+        let perDecision = nanoseconds(elapsed) / Double(iterations)
+        let label = name.padding(toLength: 26, withPad: " ", startingAt: 0)
+        print("  \(label) \(String(format: "%9.0f", perDecision)) ns/decision  (~\(profile.estimatedPromptTokens) tokens, tier \(profile.tier.rawValue), choice \(decision.candidates.first?.model.id ?? "-"), sink \(sink % 7))")
+    }
+}
+
+let command = CommandLine.arguments.dropFirst().first ?? "routing"
+switch command {
+case "routing":
+    try routingBenchmark()
+default:
+    print("usage: gaterouter-bench routing")
+    exit(2)
+}

@@ -1,0 +1,166 @@
+import Foundation
+import GateRouterCatalog
+import GateRouterProviders
+import GateRouterWire
+
+/// One model auto routing considered, with the numbers behind its score.
+public struct ScoredCandidate: Sendable, Equatable {
+    public var model: CatalogModel
+    public var score: Double
+    /// How well the model's use case fits the request's tier (0…1).
+    public var quality: Double
+    /// Estimated cost of this request on this model, USD.
+    public var estimatedCost: Double
+    /// Estimated seconds to the whole answer: time to first token plus output at the model's speed.
+    public var estimatedSeconds: Double
+    public var breaker: ModelHealth.BreakerState
+}
+
+/// The outcome of one routing decision, best candidate first.
+public struct RouteDecision: Sendable {
+    public var tier: UseCase
+    public var strategy: RoutingStrategy
+    public var candidates: [ScoredCandidate]
+    /// Why models were left out, for the log and the 503 that names what was tried (`model: reason`).
+    public var excluded: [String]
+
+    /// The compact `x-gaterouter-route` header: the choice and the runner-up with their scores.
+    public var summary: String {
+        candidates.prefix(2).map { candidate in
+            "\(candidate.model.id) score=\(Self.format(candidate.score)) cost=\(Self.format(candidate.estimatedCost * 1_000_000))u$ eta=\(Self.format(candidate.estimatedSeconds))s"
+        }.joined(separator: "; ")
+    }
+
+    static func format(_ value: Double) -> String {
+        String(format: "%.2f", value)
+    }
+}
+
+/// Picks models for `model: "auto"`: candidates that are configured, allowed, healthy and able to take the request,
+/// scored by quality for the request's tier, price, latency and availability under the account's strategy.
+///
+/// A pure function of its inputs plus one read of ``ModelHealth`` per model: microseconds, no I/O.
+public struct AutoRouter: Sendable {
+    public let catalog: ModelCatalog
+    public let providers: [String: ProviderSettings]
+    public let health: ModelHealth
+    /// Catalog prices as doubles, in catalog order: scoring only (money is never computed in floating point).
+    private let prices: [(input: Double, output: Double)]
+
+    public init(catalog: ModelCatalog, providers: [String: ProviderSettings], health: ModelHealth) {
+        self.catalog = catalog
+        self.providers = providers
+        self.health = health
+        self.prices = catalog.models.map { (Self.double($0.pricing.input), Self.double($0.pricing.output)) }
+    }
+
+    public func route(_ profile: RequestProfile, policy: RoutingPolicy, now: ContinuousClock.Instant = .now) -> RouteDecision {
+        var candidates: [ScoredCandidate] = []
+        var weak: [ScoredCandidate] = []
+        var excluded: [String] = []
+        let weights = policy.strategy.weights
+        // The harder the request, the more a model's fit for it outweighs its price and speed.
+        let qualityWeight = weights.quality * (1 + 3 * min(max(profile.hardness, 0), 1))
+        let outputTokens = profile.expectedOutputTokens
+        for (index, model) in catalog.models.enumerated() {
+            if let reason = exclusionReason(model, profile: profile, policy: policy) {
+                excluded.append("\(model.id): \(reason)")
+                continue
+            }
+            let snapshot = health.snapshot(model: model.id, provider: model.provider, now: now)
+            if snapshot.state == .open {
+                excluded.append("\(model.id): circuit open")
+                continue
+            }
+            let quality = Self.quality(of: model.useCase, for: profile.tier)
+            let prior = Self.latencyPrior(model.useCase)
+            // Live averages count for as much as their sample count against a prior worth three samples, so a few
+            // lucky requests cannot crown a model.
+            let liveWeight = Double(snapshot.samples)
+            let ttft = ((snapshot.timeToFirstToken ?? 0) * liveWeight + prior.ttft * 3) / (liveWeight + 3)
+            let tokensPerSecond = ((snapshot.tokensPerSecond ?? prior.tokensPerSecond) * liveWeight + prior.tokensPerSecond * 3) / (liveWeight + 3)
+            let seconds = ttft + Double(outputTokens) / tokensPerSecond
+            let cost = (Double(profile.estimatedPromptTokens) * prices[index].input + Double(outputTokens) * prices[index].output) / 1_000_000
+            // A floor keeps free models from winning on price alone: below 0.01 USD per million tokens, price stops counting.
+            let scoredCost = max(cost, Double(profile.estimatedPromptTokens + outputTokens) * 0.01 / 1_000_000)
+            // A half-open model competes at full strength so its probe can happen and bring it back.
+            let availability = snapshot.state == .halfOpen ? 1 : max(0.05, 1 - snapshot.errorRate)
+            let score = qualityWeight * log(quality) - weights.price * log(scoredCost) - weights.latency * log(seconds) + weights.availability * log(availability)
+            let candidate = ScoredCandidate(model: model, score: score, quality: quality, estimatedCost: cost, estimatedSeconds: seconds, breaker: snapshot.state)
+            if quality >= Self.minimumQuality(for: profile.tier) { candidates.append(candidate) } else { weak.append(candidate) }
+        }
+        // Weak models serve only when nothing stronger can.
+        let ranked = candidates.sorted(by: Self.better) + weak.sorted(by: Self.better)
+        return RouteDecision(tier: profile.tier, strategy: policy.strategy, candidates: ranked, excluded: excluded)
+    }
+
+    static func better(_ a: ScoredCandidate, _ b: ScoredCandidate) -> Bool {
+        a.score != b.score ? a.score > b.score : a.model.id < b.model.id
+    }
+
+    func exclusionReason(_ model: CatalogModel, profile: RequestProfile, policy: RoutingPolicy) -> String? {
+        guard providers[model.provider]?.isConfigured ?? false else { return "provider not configured" }
+        if !policy.allowedProviders.isEmpty, !policy.allowedProviders.contains(model.provider) { return "provider not allowed" }
+        if policy.blockedProviders.contains(model.provider) { return "provider blocked" }
+        if !policy.allowedModels.isEmpty, !policy.allowedModels.contains(model.id) { return "model not allowed" }
+        if policy.blockedModels.contains(model.id) { return "model blocked" }
+        if let cap = policy.maxOutputPrice, model.pricing.output > cap { return "over max_output_price" }
+        let output = min(profile.requestedOutputTokens ?? profile.expectedOutputTokens, model.maxOutputTokens)
+        if model.contextLength < profile.estimatedPromptTokens + output { return "context window too small" }
+        if profile.needsTools, !model.supports(.tools) { return "no tool calling" }
+        if profile.needsVision, !model.supports(.vision) { return "no image input" }
+        if profile.needsJSONSchema, !model.supports(.jsonSchema) { return "no JSON-schema output" }
+        return nil
+    }
+
+    /// How well a model of one use case serves a request of another (1 = made for it).
+    static func quality(of model: UseCase, for tier: UseCase) -> Double {
+        switch (tier, model) {
+        case (.simple, _), (.fast, _): return 1
+        case (.general, .simple): return 0.6
+        case (.general, .fast): return 0.8
+        case (.general, .longContext): return 0.9
+        case (.general, _): return 1
+        case (.coding, .coding): return 1
+        case (.coding, .reasoning): return 0.95
+        case (.coding, .general): return 0.7
+        case (.coding, .longContext): return 0.6
+        case (.coding, .fast): return 0.5
+        case (.coding, .simple): return 0.3
+        case (.reasoning, .reasoning): return 1
+        case (.reasoning, .coding): return 0.7
+        case (.reasoning, .general), (.reasoning, .longContext): return 0.4
+        case (.reasoning, .fast): return 0.3
+        case (.reasoning, .simple): return 0.15
+        case (.longContext, .longContext): return 1
+        case (.longContext, .reasoning): return 0.9
+        case (.longContext, .general), (.longContext, .coding): return 0.8
+        case (.longContext, .fast): return 0.6
+        case (.longContext, .simple): return 0.5
+        }
+    }
+
+    static func minimumQuality(for tier: UseCase) -> Double {
+        switch tier {
+        case .reasoning: 0.3
+        case .coding: 0.5
+        default: 0
+        }
+    }
+
+    /// Latency before live samples exist, by the catalog's use case: a cold start that still prefers fast models.
+    static func latencyPrior(_ useCase: UseCase) -> (ttft: Double, tokensPerSecond: Double) {
+        switch useCase {
+        case .fast: (0.35, 150)
+        case .simple: (0.4, 120)
+        case .general: (0.7, 80)
+        case .longContext: (1.5, 70)
+        case .coding: (1.2, 60)
+        case .reasoning: (3.0, 50)
+        }
+    }
+
+    static func double(_ value: Decimal) -> Double {
+        NSDecimalNumber(decimal: value).doubleValue
+    }
+}

@@ -1,0 +1,65 @@
+import GateRouterCatalog
+import GateRouterProviders
+import GateRouterWire
+
+/// The upstreams to try for one request, in order, and why.
+public struct RoutePlan: Sendable {
+    public var attempts: [UpstreamTarget]
+    /// The scored decision when `auto` chose the models.
+    public var decision: RouteDecision?
+    public var strategy: RoutingStrategy
+    public var tier: UseCase?
+}
+
+/// Turns a request's `model` (and OpenRouter-style `models` fallback list) into the ordered attempts the gateway
+/// makes: `auto` takes the best-scored candidates; a fixed model is tried, retried once when fallback is on, then
+/// followed by the request's own fallbacks.
+public struct RoutePlanner: Sendable {
+    public let resolver: ModelResolver
+    public let router: AutoRouter
+    public let classifier: RequestClassifier
+
+    public init(resolver: ModelResolver, router: AutoRouter, classifier: RequestClassifier) {
+        self.resolver = resolver
+        self.router = router
+        self.classifier = classifier
+    }
+
+    public func plan(
+        _ request: ChatCompletionRequest, responseFormatType: String?, autoRoutingEnabled: Bool, policy: RoutingPolicy, maxAttempts: Int
+    ) throws(GatewayError) -> RoutePlan {
+        var attempts: [UpstreamTarget] = []
+        var decision: RouteDecision?
+        var tier: UseCase?
+        let requested = [request.model] + (request.models ?? []).filter { $0 != request.model }
+        for (position, model) in requested.enumerated() {
+            if model == ModelResolver.autoModelID, resolver.defaultModel == nil {
+                guard autoRoutingEnabled else { throw .autoRoutingNotEnabled }
+                let profile = classifier.profile(request, responseFormatType: responseFormatType)
+                let routed = router.route(profile, policy: policy)
+                decision = decision ?? routed
+                tier = tier ?? profile.tier
+                if routed.candidates.isEmpty, position == 0, requested.count == 1 {
+                    throw GatewayError(
+                        status: 503,
+                        message: "No model can take this request right now. Considered: \(routed.excluded.joined(separator: "; ")).",
+                        type: "service_unavailable_error",
+                        code: "no_model_available"
+                    )
+                }
+                let slots = policy.fallback ? maxAttempts : 1
+                for candidate in routed.candidates.prefix(slots) {
+                    guard let target = try? resolver.resolve(candidate.model.id, autoRoutingEnabled: true) else { continue }
+                    attempts.append(target)
+                }
+            } else {
+                let target = try resolver.resolve(model, autoRoutingEnabled: autoRoutingEnabled)
+                attempts.append(target)
+                // One retry of a fixed primary model (after a backoff) before moving on.
+                if position == 0, policy.fallback, maxAttempts > 1 { attempts.append(target) }
+            }
+        }
+        if !policy.fallback { attempts = Array(attempts.prefix(1)) }
+        return RoutePlan(attempts: Array(attempts.prefix(max(1, maxAttempts + (request.models?.count ?? 0)))), decision: decision, strategy: policy.strategy, tier: tier)
+    }
+}

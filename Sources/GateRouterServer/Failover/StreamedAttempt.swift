@@ -1,0 +1,100 @@
+import AsyncAlgorithms
+import GateRouterProviders
+import GateRouterWire
+import Logging
+
+/// One upstream stream, read by a task of its own that hands events over one at a time (no buffering: the producer
+/// waits until each event is taken), so the gateway can wait for the next event with a time limit, fail over when an
+/// upstream stalls, and send keep-alives while it is silent.
+///
+/// Cancelling the attempt ends the producer task, which drops the upstream request.
+final class StreamedAttempt: Sendable {
+    enum Item: Sendable {
+        /// The upstream accepted the request (2xx).
+        case opened(upstreamModel: String, adapted: [String])
+        case event(ChatStreamEvent)
+    }
+
+    /// Nothing arrived within the time limit.
+    struct Timeout: Error {}
+
+    let target: UpstreamTarget
+    private let channel: AsyncThrowingChannel<Item, any Error>
+    private let producer: Task<Void, Never>
+
+    init(adapter: any ProviderAdapter, call: UpstreamCall, logger: Logger) {
+        let channel = AsyncThrowingChannel<Item, any Error>()
+        self.channel = channel
+        self.target = call.target
+        self.producer = Task {
+            do {
+                var events = try await adapter.stream(call, logger: logger)
+                await channel.send(.opened(upstreamModel: events.upstreamModel, adapted: events.adapted))
+                while !Task.isCancelled, let event = try await events.next() {
+                    await channel.send(.event(event))
+                }
+                channel.finish()
+            } catch {
+                channel.fail(error)
+            }
+        }
+    }
+
+    deinit { producer.cancel() }
+
+    func cancel() {
+        producer.cancel()
+        channel.finish()
+    }
+
+    /// The next item, nil at the end; throws the upstream's error. A read that was cancelled returns ``cancelled``.
+    func nextItem() async -> Result<Item?, any Error> {
+        var iterator = channel.makeAsyncIterator()
+        do {
+            let item = try await iterator.next()
+            // A cancelled wait also ends in nil; it must not pass for the end of the stream.
+            if item == nil, Task.isCancelled { return .failure(CancellationError()) }
+            return .success(item)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The next item, nil at the end; throws ``Timeout`` when nothing arrives within `limit`, or the upstream's error.
+    func next(within limit: Duration) async throws -> Item? {
+        let channel = self.channel
+        return try await withThrowingTaskGroup(of: Item?.self) { group in
+            group.addTask {
+                var iterator = channel.makeAsyncIterator()
+                return try await iterator.next()
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw Timeout()
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+}
+
+extension ChatStreamEvent {
+    /// Whether this event is content the client must see (text, reasoning, a tool call, a finish, usage), as opposed to
+    /// the preamble (the role chunk, empty deltas) that can be held back while failover is still possible.
+    var isContent: Bool {
+        switch self {
+        case .usage, .done: return true
+        case .chunk(let bytes):
+            guard let chunk = try? JSONValue.parse(bytes) else { return true }
+            guard let choices = chunk["choices"]?.arrayValue, !choices.isEmpty else { return chunk["usage"] != nil }
+            return choices.contains { choice in
+                let delta = choice["delta"]
+                if let reason = choice["finish_reason"], reason != .null { return true }
+                if let content = delta?["content"]?.stringValue, !content.isEmpty { return true }
+                if let reasoning = delta?["reasoning_content"]?.stringValue ?? delta?["reasoning"]?.stringValue, !reasoning.isEmpty { return true }
+                if let calls = delta?["tool_calls"]?.arrayValue, !calls.isEmpty { return true }
+                return delta?["reasoning_details"] != nil || delta?["refusal"]?.stringValue != nil
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import GateRouterCatalog
+import GateRouterProviders
+import GateRouterRouting
+import GateRouterWire
+import Testing
+
+/// Auto routing's pure decision: fit, tier, strategies, policy, and health, over the bundled catalog.
+@Suite struct AutoRouterTests {
+    static let allProviders = [
+        "OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "GEMINI_API_KEY": "k", "DEEPSEEK_API_KEY": "k", "XAI_API_KEY": "k",
+        "MOONSHOT_API_KEY": "k", "ZAI_API_KEY": "k", "MINIMAX_API_KEY": "k",
+    ]
+
+    func router(_ environment: [String: String] = allProviders, health: ModelHealth = ModelHealth()) throws -> AutoRouter {
+        AutoRouter(catalog: try ModelCatalog.bundled(), providers: try ProviderSettings.resolveAll(config: [:], environment: environment), health: health)
+    }
+
+    func classifier() throws -> RequestClassifier { RequestClassifier(difficulty: try DifficultyClassifier.bundled()) }
+
+    func request(_ text: String, tools: Bool = false) throws -> ChatCompletionRequest {
+        var object: [String: JSONValue] = ["model": "auto", "messages": [["role": "user", "content": .string(text)]]]
+        if tools { object["tools"] = [["type": "function", "function": ["name": "f"]]] }
+        return try ChatCompletionRequest.decode(from: JSONValue.object(object).serialized())
+    }
+
+    static let greeting = "hi there!"
+    static let proof = "Prove that there are infinitely many primes of the form 4k + 3. Then show that the sum of their reciprocals diverges, justifying every step of the argument rigorously."
+
+    @Test func greetingsGoCheapAndHardProofsGoToReasoningModels() throws {
+        let router = try router()
+        let classifier = try classifier()
+        let simple = router.route(classifier.profile(try request(Self.greeting)), policy: RoutingPolicy())
+        let hard = router.route(classifier.profile(try request(Self.proof)), policy: RoutingPolicy())
+        #expect(simple.tier == .simple)
+        #expect(hard.tier == .reasoning)
+        let cheap = try #require(simple.candidates.first)
+        let strong = try #require(hard.candidates.first)
+        #expect(cheap.model.pricing.output <= 1, "a greeting must not go to an expensive model: \(cheap.model.id)")
+        #expect(strong.model.useCase == .reasoning, "a proof needs a reasoning model: \(strong.model.id)")
+        #expect(!hard.candidates.prefix(3).contains { $0.model.useCase == .simple })
+    }
+
+    @Test func strategiesTradePriceAgainstLatency() throws {
+        let router = try router()
+        let profile = try classifier().profile(try request("Summarise the main causes of the French Revolution in a few paragraphs for a school essay."))
+        let byPrice = try #require(router.route(profile, policy: RoutingPolicy(strategy: .price)).candidates.first)
+        let byLatency = try #require(router.route(profile, policy: RoutingPolicy(strategy: .latency)).candidates.first)
+        #expect(byPrice.estimatedCost <= byLatency.estimatedCost)
+        #expect(byLatency.estimatedSeconds <= byPrice.estimatedSeconds)
+        #expect(byPrice.model.id != byLatency.model.id)
+    }
+
+    @Test func modelsThatCannotTakeTheRequestAreNeverCandidates() throws {
+        let router = try router()
+        let long = RequestProfile(estimatedPromptTokens: 150_000, requestedOutputTokens: 4000, needsTools: true, needsVision: true, tier: .longContext)
+        let decision = router.route(long, policy: RoutingPolicy())
+        #expect(!decision.candidates.isEmpty)
+        for candidate in decision.candidates {
+            #expect(candidate.model.contextLength >= 154_000, "\(candidate.model.id)")
+            #expect(candidate.model.supports(.tools) && candidate.model.supports(.vision), "\(candidate.model.id)")
+        }
+        #expect(decision.excluded.contains { $0.hasPrefix("deepseek/deepseek-v3.2:") })
+        let schema = router.route(RequestProfile(estimatedPromptTokens: 100, needsJSONSchema: true), policy: RoutingPolicy())
+        #expect(schema.candidates.allSatisfy { $0.model.supports(.jsonSchema) })
+    }
+
+    @Test func policyListsAndPriceCapFilter() throws {
+        let router = try router()
+        let profile = RequestProfile(estimatedPromptTokens: 200, tier: .general)
+        let onlyAnthropic = router.route(profile, policy: RoutingPolicy(allowedProviders: ["anthropic"]))
+        #expect(!onlyAnthropic.candidates.isEmpty && onlyAnthropic.candidates.allSatisfy { $0.model.provider == "anthropic" })
+        let capped = router.route(profile, policy: RoutingPolicy(blockedModels: ["deepseek/deepseek-v3.2"], maxOutputPrice: 2))
+        #expect(capped.candidates.allSatisfy { $0.model.pricing.output <= 2 && $0.model.id != "deepseek/deepseek-v3.2" })
+        let unconfigured = try self.router(["DEEPSEEK_API_KEY": "k"]).route(profile, policy: RoutingPolicy())
+        #expect(unconfigured.candidates.allSatisfy { $0.model.provider == "deepseek" })
+    }
+
+    @Test func anOpenCircuitRemovesAModelUntilItsCooldownEnds() throws {
+        let health = ModelHealth(configuration: .init(failureThreshold: 2, cooldown: .milliseconds(200)))
+        let router = try router(["DEEPSEEK_API_KEY": "k", "OPENAI_API_KEY": "k"], health: health)
+        let profile = RequestProfile(estimatedPromptTokens: 50, tier: .simple)
+        let first = try #require(router.route(profile, policy: RoutingPolicy()).candidates.first).model
+        let now = ContinuousClock.now
+        health.recordFailure(model: first.id, provider: first.provider, now: now)
+        #expect(router.route(profile, policy: RoutingPolicy(), now: now).candidates.contains { $0.model.id == first.id && $0.breaker == .closed }, "one failure does not open the circuit")
+        health.recordFailure(model: first.id, provider: first.provider, now: now)
+        let open = router.route(profile, policy: RoutingPolicy(), now: now)
+        #expect(!open.candidates.contains { $0.model.id == first.id })
+        #expect(open.excluded.contains("\(first.id): circuit open"))
+        // After the cooldown one probe is admitted; its success closes the circuit.
+        let later = now + .milliseconds(250)
+        #expect(router.route(profile, policy: RoutingPolicy(), now: later).candidates.contains { $0.model.id == first.id && $0.breaker == .halfOpen })
+        #expect(health.admit(model: first.id, provider: first.provider, now: later))
+        #expect(!health.admit(model: first.id, provider: first.provider, now: later), "only one probe at a time")
+        health.recordSuccess(model: first.id, provider: first.provider, timeToFirstToken: .milliseconds(100))
+        #expect(health.snapshot(model: first.id, provider: first.provider, now: later).state == .closed)
+    }
+
+    @Test func liveLatencyReplacesThePrior() throws {
+        let health = ModelHealth()
+        let router = try router(["OPENAI_API_KEY": "k"], health: health)
+        let profile = RequestProfile(estimatedPromptTokens: 50, tier: .simple)
+        let before = try #require(router.route(profile, policy: RoutingPolicy(strategy: .latency)).candidates.first).model
+        for _ in 0..<20 { health.recordSuccess(model: before.id, provider: before.provider, timeToFirstToken: .seconds(8), tokensPerSecond: 5) }
+        let after = try #require(router.route(profile, policy: RoutingPolicy(strategy: .latency)).candidates.first).model
+        #expect(after.id != before.id, "a model that became slow loses the latency strategy")
+    }
+}
