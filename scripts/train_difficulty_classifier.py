@@ -46,7 +46,7 @@ MBPP's asserts are not appended.
 
 Features (identical in DifficultyClassifier.swift; FEATURES_SPEC below is stored in the JSON):
 hashed unigrams+bigrams of ASCII-alphanumeric tokens (64-bit FNV-1a, B = 4096 buckets, binary
-presence) plus 4 dense features, over at most the first and last 4 KB of the text.
+presence) plus 4 dense features, over at most the first and last 256 bytes of the text.
 Model: L2-regularised logistic regression (lambda = 150, chosen by 5-fold CV over 1..1000),
 full-batch accelerated gradient descent in numpy; matches scikit-learn to ~1e-6
 (`--check-sklearn`). Weights are rounded to 4 decimals; test metrics and parity use the rounded
@@ -83,8 +83,10 @@ DEFAULT_OUT = os.path.join(REPO_ROOT, "Sources", "GateRouterRouting", "Resources
 UPSTREAM_COMMIT_FALLBACK = "4e7a796942ce26e9d5f2b93191c7c2585c99c2e3"
 
 BUCKETS = 4096  # power of two
-CAP_HEAD = 4096
-CAP_TAIL = 4096
+# The gateway classifies every request: the first and last 256 bytes (the instructions and the question) keep a
+# 100k-token document within the routing budget of a few microseconds, and most training prompts are shorter anyway.
+CAP_HEAD = 256
+CAP_TAIL = 256
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 MASK64 = (1 << 64) - 1
@@ -105,8 +107,8 @@ CHEAP_PRICE, STRONG_PRICE = 0.10, 0.90
 FOLDS = 5
 
 FEATURES_SPEC = (
-    "v1. Input: the prompt's UTF-8 bytes. Cap: if the byte length n > 8192, use bytes[0..<4096] + one space "
-    "byte (0x20) + bytes[n-4096..<n] (8193 bytes); otherwise all n bytes. All features below are computed on this "
+    f"v1. Input: the prompt's UTF-8 bytes. Cap: if the byte length n > {CAP_HEAD + CAP_TAIL}, use bytes[0..<{CAP_HEAD}] + one space "
+    f"byte (0x20) + bytes[n-{CAP_TAIL}..<n] ({CAP_HEAD + CAP_TAIL + 1} bytes); otherwise all n bytes. All features below are computed on this "
     "capped byte string. Lowercase ASCII only (bytes 0x41-0x5A += 0x20; every other byte unchanged). Tokens = maximal "
     "runs of bytes in [a-z0-9] (every other byte, including non-ASCII, separates). Hash = 64-bit FNV-1a (offset "
     "0xcbf29ce484222325, prime 0x100000001b3, h = (h ^ byte) * prime mod 2^64) over each unigram token's bytes and over "

@@ -17,17 +17,51 @@ public struct ScoredCandidate: Sendable, Equatable {
 }
 
 /// The outcome of one routing decision, best candidate first.
+///
+/// Kept cheap to build: the ranking holds catalog indexes and numbers only; full ``ScoredCandidate`` values and the
+/// exclusion texts are made when asked for (headers, logs, errors), not on every decision.
 public struct RouteDecision: Sendable {
+    /// One ranked model: its catalog index and the numbers behind its score.
+    struct Ranked: Sendable {
+        var index: Int
+        var score: Double
+        var quality: Double
+        var cost: Double
+        var seconds: Double
+        var breaker: ModelHealth.BreakerState
+    }
+
     public var tier: UseCase
     public var strategy: RoutingStrategy
-    public var candidates: [ScoredCandidate]
+    let models: [CatalogModel]
+    let ranking: [Ranked]
+    let exclusions: [(index: Int, reason: String)]
+
+    /// How many models can take the request.
+    public var count: Int { ranking.count }
+
+    /// The best `limit` candidates, in order.
+    public func top(_ limit: Int) -> [ScoredCandidate] {
+        ranking.prefix(limit).map(candidate)
+    }
+
+    /// Every candidate, best first.
+    public var candidates: [ScoredCandidate] { ranking.map(candidate) }
+
     /// Why models were left out, for the log and the 503 that names what was tried (`model: reason`).
-    public var excluded: [String]
+    public var excluded: [String] { exclusions.map { "\(models[$0.index].id): \($0.reason)" } }
+
+    func candidate(_ ranked: Ranked) -> ScoredCandidate {
+        ScoredCandidate(
+            model: models[ranked.index], score: ranked.score, quality: ranked.quality, estimatedCost: ranked.cost,
+            estimatedSeconds: ranked.seconds, breaker: ranked.breaker
+        )
+    }
 
     /// The compact `x-gaterouter-route` header: the choice and the runner-up with their scores.
     public var summary: String {
-        candidates.prefix(2).map { candidate in
-            "\(candidate.model.id) score=\(Self.format(candidate.score)) cost=\(Self.format(candidate.estimatedCost * 1_000_000))u$ eta=\(Self.format(candidate.estimatedSeconds))s"
+        ranking.prefix(2).map { ranked in
+            "\(models[ranked.index].id) score=\(Self.format(ranked.score)) cost=\(Self.format(ranked.cost * 1_000_000))u$ eta=\(Self.format(ranked.seconds))s"
         }.joined(separator: "; ")
     }
 
@@ -44,32 +78,63 @@ public struct AutoRouter: Sendable {
     public let catalog: ModelCatalog
     public let providers: [String: ProviderSettings]
     public let health: ModelHealth
-    /// Catalog prices as doubles, in catalog order: scoring only (money is never computed in floating point).
-    private let prices: [(input: Double, output: Double)]
+    /// What a decision reads of each catalog model, in catalog order, prepared once: plain values, so a decision
+    /// copies no model and looks up no provider.
+    struct Facts: Sendable {
+        var id: String
+        var provider: String
+        var configured: Bool
+        var useCase: UseCase
+        var contextLength: Int
+        var maxOutputTokens: Int
+        var tools: Bool
+        var vision: Bool
+        var jsonSchema: Bool
+        var outputPrice: Decimal
+        /// Prices as doubles: scoring only (money is never computed in floating point).
+        var inputPerToken: Double
+        var outputPerToken: Double
+    }
+
+    private let facts: [Facts]
+    private let healthSlots: [ModelHealth.Slot]
 
     public init(catalog: ModelCatalog, providers: [String: ProviderSettings], health: ModelHealth) {
         self.catalog = catalog
         self.providers = providers
         self.health = health
-        self.prices = catalog.models.map { (Self.double($0.pricing.input), Self.double($0.pricing.output)) }
+        self.facts = catalog.models.map { model in
+            Facts(
+                id: model.id, provider: model.provider, configured: providers[model.provider]?.isConfigured ?? false,
+                useCase: model.useCase, contextLength: model.contextLength, maxOutputTokens: model.maxOutputTokens,
+                tools: model.supports(.tools), vision: model.supports(.vision), jsonSchema: model.supports(.jsonSchema),
+                outputPrice: model.pricing.output,
+                inputPerToken: Self.double(model.pricing.input) / 1_000_000, outputPerToken: Self.double(model.pricing.output) / 1_000_000
+            )
+        }
+        self.healthSlots = catalog.models.map { health.slot(model: $0.id, provider: $0.provider) }
     }
 
     public func route(_ profile: RequestProfile, policy: RoutingPolicy, now: ContinuousClock.Instant = .now) -> RouteDecision {
-        var candidates: [ScoredCandidate] = []
-        var weak: [ScoredCandidate] = []
-        var excluded: [String] = []
+        var ranking: [RouteDecision.Ranked] = []
+        var weak: [RouteDecision.Ranked] = []
+        var exclusions: [(index: Int, reason: String)] = []
+        ranking.reserveCapacity(catalog.models.count)
         let weights = policy.strategy.weights
         // The harder the request, the more a model's fit for it outweighs its price and speed.
         let qualityWeight = weights.quality * (1 + 3 * min(max(profile.hardness, 0), 1))
         let outputTokens = profile.expectedOutputTokens
-        for (index, model) in catalog.models.enumerated() {
+        let minimumQuality = Self.minimumQuality(for: profile.tier)
+        let snapshots = health.snapshots(healthSlots, now: now)
+        for index in facts.indices {
+            let model = facts[index]
             if let reason = exclusionReason(model, profile: profile, policy: policy) {
-                excluded.append("\(model.id): \(reason)")
+                exclusions.append((index, reason))
                 continue
             }
-            let snapshot = health.snapshot(model: model.id, provider: model.provider, now: now)
+            let snapshot = snapshots[index]
             if snapshot.state == .open {
-                excluded.append("\(model.id): circuit open")
+                exclusions.append((index, "circuit open"))
                 continue
             }
             let quality = Self.quality(of: model.useCase, for: profile.tier)
@@ -80,36 +145,34 @@ public struct AutoRouter: Sendable {
             let ttft = ((snapshot.timeToFirstToken ?? 0) * liveWeight + prior.ttft * 3) / (liveWeight + 3)
             let tokensPerSecond = ((snapshot.tokensPerSecond ?? prior.tokensPerSecond) * liveWeight + prior.tokensPerSecond * 3) / (liveWeight + 3)
             let seconds = ttft + Double(outputTokens) / tokensPerSecond
-            let cost = (Double(profile.estimatedPromptTokens) * prices[index].input + Double(outputTokens) * prices[index].output) / 1_000_000
+            let cost = Double(profile.estimatedPromptTokens) * model.inputPerToken + Double(outputTokens) * model.outputPerToken
             // A floor keeps free models from winning on price alone: below 0.01 USD per million tokens, price stops counting.
             let scoredCost = max(cost, Double(profile.estimatedPromptTokens + outputTokens) * 0.01 / 1_000_000)
             // A half-open model competes at full strength so its probe can happen and bring it back.
             let availability = snapshot.state == .halfOpen ? 1 : max(0.05, 1 - snapshot.errorRate)
             let score = qualityWeight * log(quality) - weights.price * log(scoredCost) - weights.latency * log(seconds) + weights.availability * log(availability)
-            let candidate = ScoredCandidate(model: model, score: score, quality: quality, estimatedCost: cost, estimatedSeconds: seconds, breaker: snapshot.state)
-            if quality >= Self.minimumQuality(for: profile.tier) { candidates.append(candidate) } else { weak.append(candidate) }
+            let ranked = RouteDecision.Ranked(index: index, score: score, quality: quality, cost: cost, seconds: seconds, breaker: snapshot.state)
+            if quality >= minimumQuality { ranking.append(ranked) } else { weak.append(ranked) }
         }
         // Weak models serve only when nothing stronger can.
-        let ranked = candidates.sorted(by: Self.better) + weak.sorted(by: Self.better)
-        return RouteDecision(tier: profile.tier, strategy: policy.strategy, candidates: ranked, excluded: excluded)
+        let order: (RouteDecision.Ranked, RouteDecision.Ranked) -> Bool = { a, b in a.score != b.score ? a.score > b.score : a.index < b.index }
+        ranking.sort(by: order)
+        weak.sort(by: order)
+        return RouteDecision(tier: profile.tier, strategy: policy.strategy, models: catalog.models, ranking: ranking + weak, exclusions: exclusions)
     }
 
-    static func better(_ a: ScoredCandidate, _ b: ScoredCandidate) -> Bool {
-        a.score != b.score ? a.score > b.score : a.model.id < b.model.id
-    }
-
-    func exclusionReason(_ model: CatalogModel, profile: RequestProfile, policy: RoutingPolicy) -> String? {
-        guard providers[model.provider]?.isConfigured ?? false else { return "provider not configured" }
+    func exclusionReason(_ model: Facts, profile: RequestProfile, policy: RoutingPolicy) -> String? {
+        guard model.configured else { return "provider not configured" }
         if !policy.allowedProviders.isEmpty, !policy.allowedProviders.contains(model.provider) { return "provider not allowed" }
         if policy.blockedProviders.contains(model.provider) { return "provider blocked" }
         if !policy.allowedModels.isEmpty, !policy.allowedModels.contains(model.id) { return "model not allowed" }
         if policy.blockedModels.contains(model.id) { return "model blocked" }
-        if let cap = policy.maxOutputPrice, model.pricing.output > cap { return "over max_output_price" }
+        if let cap = policy.maxOutputPrice, model.outputPrice > cap { return "over max_output_price" }
         let output = min(profile.requestedOutputTokens ?? profile.expectedOutputTokens, model.maxOutputTokens)
         if model.contextLength < profile.estimatedPromptTokens + output { return "context window too small" }
-        if profile.needsTools, !model.supports(.tools) { return "no tool calling" }
-        if profile.needsVision, !model.supports(.vision) { return "no image input" }
-        if profile.needsJSONSchema, !model.supports(.jsonSchema) { return "no JSON-schema output" }
+        if profile.needsTools, !model.tools { return "no tool calling" }
+        if profile.needsVision, !model.vision { return "no image input" }
+        if profile.needsJSONSchema, !model.jsonSchema { return "no JSON-schema output" }
         return nil
     }
 

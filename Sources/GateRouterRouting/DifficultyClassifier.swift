@@ -62,9 +62,12 @@ public struct DifficultyClassifier: Sendable {
         self.reasoningAbove = file.reasoningAbove
     }
 
+    /// Where the shipped model file is (for tools and tests that read its metadata).
+    public static var bundledModelURL: URL? { Bundle.module.url(forResource: "difficulty-model", withExtension: "json") }
+
     /// The model shipped with the package (`Resources/difficulty-model.json`). Load it once and keep the value.
     public static func bundled() throws -> DifficultyClassifier {
-        guard let url = Bundle.module.url(forResource: "difficulty-model", withExtension: "json") else {
+        guard let url = bundledModelURL else {
             throw DifficultyModelError("the bundled difficulty-model.json is missing from the package resources")
         }
         return try DifficultyClassifier(modelJSON: Data(contentsOf: url))

@@ -58,18 +58,61 @@ public final class ModelHealth: Sendable {
         }
     }
 
+    /// Plain values only, so reading them copies no buffer.
     struct ModelStats {
-        var recentTTFT: [Double] = []
-        var nextSample = 0
+        var samples = 0
         var timeToFirstToken: Double?
         var tokensPerSecond: Double?
         var errorRate = 0.0
         var breaker: Breaker
     }
 
+    /// The last few times to first token of a model, for its p95.
+    struct SampleRing {
+        var values: [Double] = []
+        var next = 0
+    }
+
+    /// Where a model's and its provider's state live: array positions, so a routing decision reads the whole catalog
+    /// without hashing a single string.
+    public struct Slot: Sendable, Hashable {
+        let model: Int
+        let provider: Int
+    }
+
     struct State {
-        var models: [String: ModelStats] = [:]
-        var providers: [String: Breaker] = [:]
+        var modelSlots: [String: Int] = [:]
+        var providerSlots: [String: Int] = [:]
+        var models: [ModelStats] = []
+        var rings: [SampleRing] = []
+        var providers: [Breaker] = []
+
+        /// Past this many distinct ids (passthrough `provider/name` ids are the client's to choose), new ones share the
+        /// last slot, so the table cannot grow without bound.
+        static let maximumSlots = 4096
+
+        mutating func slot(model: String, provider: String, cooldown: Duration) -> Slot {
+            let modelSlot = modelSlots[model] ?? (models.count >= Self.maximumSlots ? models.count - 1 : nil) ?? {
+                models.append(ModelStats(breaker: Breaker(cooldown: cooldown)))
+                rings.append(SampleRing())
+                modelSlots[model] = models.count - 1
+                return models.count - 1
+            }()
+            let providerSlot = providerSlots[provider] ?? (providers.count >= Self.maximumSlots ? providers.count - 1 : nil) ?? {
+                providers.append(Breaker(cooldown: cooldown))
+                providerSlots[provider] = providers.count - 1
+                return providers.count - 1
+            }()
+            return Slot(model: modelSlot, provider: providerSlot)
+        }
+
+        func snapshot(_ slot: Slot, now: ContinuousClock.Instant) -> Snapshot {
+            let stats = models[slot.model]
+            let modelState = stats.breaker.state(now: now)
+            let providerState = providers[slot.provider].state(now: now)
+            let combined: BreakerState = modelState == .open || providerState == .open ? .open : (modelState == .halfOpen || providerState == .halfOpen ? .halfOpen : .closed)
+            return Snapshot(timeToFirstToken: stats.timeToFirstToken, tokensPerSecond: stats.tokensPerSecond, errorRate: stats.errorRate, state: combined, samples: stats.samples)
+        }
     }
 
     public let configuration: Configuration
@@ -79,23 +122,26 @@ public final class ModelHealth: Sendable {
         self.configuration = configuration
     }
 
+    /// The slot of a model (registered on first use), for ``snapshots(_:now:)``.
+    public func slot(model: String, provider: String) -> Slot {
+        let cooldown = configuration.cooldown
+        return state.withLock { $0.slot(model: model, provider: provider, cooldown: cooldown) }
+    }
+
     public func snapshot(model: String, provider: String, now: ContinuousClock.Instant = .now) -> Snapshot {
-        state.withLock { state in
-            let stats = state.models[model]
-            let modelState = stats?.breaker.state(now: now) ?? .closed
-            let providerState = state.providers[provider]?.state(now: now) ?? .closed
-            let combined: BreakerState = modelState == .open || providerState == .open ? .open : (modelState == .halfOpen || providerState == .halfOpen ? .halfOpen : .closed)
-            return Snapshot(
-                timeToFirstToken: stats?.timeToFirstToken, tokensPerSecond: stats?.tokensPerSecond, errorRate: stats?.errorRate ?? 0,
-                state: combined, samples: stats?.recentTTFT.count ?? 0
-            )
-        }
+        let cooldown = configuration.cooldown
+        return state.withLock { state in state.snapshot(state.slot(model: model, provider: provider, cooldown: cooldown), now: now) }
+    }
+
+    /// Snapshots of many models under one lock, by slot (a routing decision reads the whole catalog).
+    public func snapshots(_ slots: [Slot], now: ContinuousClock.Instant = .now) -> [Snapshot] {
+        state.withLock { state in slots.map { state.snapshot($0, now: now) } }
     }
 
     /// The 95th percentile of a model's recent times to first token, once there are enough samples to trust it (the
     /// hedging trigger).
     public func timeToFirstTokenP95(model: String) -> Duration? {
-        let samples = state.withLock { $0.models[model]?.recentTTFT ?? [] }
+        let samples = state.withLock { state in state.modelSlots[model].map { state.rings[$0].values } ?? [] }
         guard samples.count >= Self.minimumSamplesForP95 else { return nil }
         let sorted = samples.sorted()
         let p95 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)]
@@ -104,10 +150,9 @@ public final class ModelHealth: Sendable {
 
     /// Claims the right to send a request: always when closed, once per cooldown when half-open, never when open.
     public func admit(model: String, provider: String, now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLock { state in
-            let cooldown = configuration.cooldown
-            var stats = state.models[model] ?? ModelStats(breaker: Breaker(cooldown: cooldown))
-            var providerBreaker = state.providers[provider] ?? Breaker(cooldown: cooldown)
+        let cooldown = configuration.cooldown
+        return state.withLock { state in
+            let slot = state.slot(model: model, provider: provider, cooldown: cooldown)
             func claim(_ breaker: inout Breaker) -> Bool {
                 switch breaker.state(now: now) {
                 case .closed: return true
@@ -118,14 +163,11 @@ public final class ModelHealth: Sendable {
                     return true
                 }
             }
-            guard claim(&stats.breaker) else { return false }
-            guard claim(&providerBreaker) else {
-                stats.breaker.probeInFlight = false
-                state.models[model] = stats
+            guard claim(&state.models[slot.model].breaker) else { return false }
+            guard claim(&state.providers[slot.provider]) else {
+                state.models[slot.model].breaker.probeInFlight = false
                 return false
             }
-            state.models[model] = stats
-            state.providers[provider] = providerBreaker
             return true
         }
     }
@@ -136,22 +178,24 @@ public final class ModelHealth: Sendable {
         let alpha = configuration.smoothing
         let cooldown = configuration.cooldown
         state.withLock { state in
-            var stats = state.models[model] ?? ModelStats(breaker: Breaker(cooldown: cooldown))
+            let slot = state.slot(model: model, provider: provider, cooldown: cooldown)
+            var stats = state.models[slot.model]
             stats.timeToFirstToken = stats.timeToFirstToken.map { $0 + alpha * (ttft - $0) } ?? ttft
-            if stats.recentTTFT.count < Self.recentSamples {
-                stats.recentTTFT.append(ttft)
+            stats.samples = min(stats.samples + 1, Self.recentSamples)
+            if state.rings[slot.model].values.count < Self.recentSamples {
+                state.rings[slot.model].values.append(ttft)
             } else {
-                stats.recentTTFT[stats.nextSample] = ttft
+                state.rings[slot.model].values[state.rings[slot.model].next] = ttft
             }
-            stats.nextSample = (stats.nextSample + 1) % Self.recentSamples
+            state.rings[slot.model].next = (state.rings[slot.model].next + 1) % Self.recentSamples
             if let tokensPerSecond, tokensPerSecond.isFinite, tokensPerSecond > 0 {
                 stats.tokensPerSecond = stats.tokensPerSecond.map { $0 + alpha * (tokensPerSecond - $0) } ?? tokensPerSecond
             }
             // A success that closes a breaker wipes the error history: the model has shown it is back.
             stats.errorRate = stats.breaker.openedAt == nil ? stats.errorRate * (1 - alpha) : 0
             stats.breaker = Breaker(cooldown: cooldown)
-            state.models[model] = stats
-            state.providers[provider] = Breaker(cooldown: cooldown)
+            state.models[slot.model] = stats
+            state.providers[slot.provider] = Breaker(cooldown: cooldown)
         }
     }
 
@@ -161,21 +205,18 @@ public final class ModelHealth: Sendable {
         let threshold = configuration.failureThreshold
         let configuration = self.configuration
         state.withLock { state in
-            var stats = state.models[model] ?? ModelStats(breaker: Breaker(cooldown: configuration.cooldown))
-            stats.errorRate += alpha * (1 - stats.errorRate)
-            Self.fail(&stats.breaker, threshold: threshold, now: now, configuration: configuration)
-            state.models[model] = stats
-            var providerBreaker = state.providers[provider] ?? Breaker(cooldown: configuration.cooldown)
-            Self.fail(&providerBreaker, threshold: threshold * 2, now: now, configuration: configuration)
-            state.providers[provider] = providerBreaker
+            let slot = state.slot(model: model, provider: provider, cooldown: configuration.cooldown)
+            state.models[slot.model].errorRate += alpha * (1 - state.models[slot.model].errorRate)
+            Self.fail(&state.models[slot.model].breaker, threshold: threshold, now: now, configuration: configuration)
+            Self.fail(&state.providers[slot.provider], threshold: threshold * 2, now: now, configuration: configuration)
         }
     }
 
     /// Gives back an admitted half-open probe that was never sent (the request ended before reaching this model).
     public func release(model: String, provider: String) {
         state.withLock { state in
-            state.models[model]?.breaker.probeInFlight = false
-            state.providers[provider]?.probeInFlight = false
+            if let slot = state.modelSlots[model] { state.models[slot].breaker.probeInFlight = false }
+            if let slot = state.providerSlots[provider] { state.providers[slot].probeInFlight = false }
         }
     }
 

@@ -102,39 +102,97 @@ public struct RequestClassifier: Sendable {
 
     func tier(text: String, hardness: Double, promptTokens: Int, needsTools: Bool, messages: Int) -> UseCase {
         if promptTokens > longContextTokens { return .longContext }
-        if Self.looksLikeCode(text) { return hardness < simpleBelow && text.utf8.count < 120 ? .general : .coding }
+        let cues = Self.cues(in: text)
+        if cues.code { return hardness < simpleBelow && text.utf8.count < 120 ? .general : .coding }
         if hardness > reasoningAbove { return .reasoning }
-        if hardness >= simpleBelow, Self.contains(text, cuesByFirstByte: Self.reasoningCuesByFirstByte) { return .reasoning }
+        if hardness >= simpleBelow, cues.reasoning { return .reasoning }
         if hardness < simpleBelow, text.utf8.count < 400, !needsTools, messages <= 6 { return .simple }
         return .general
     }
 
-    /// Code cues, checked on the first 4 KB of the ask (ASCII case-insensitive).
-    static func looksLikeCode(_ text: String) -> Bool {
-        contains(text, cuesByFirstByte: codeCuesByFirstByte)
+    /// How much of the ask is searched for cues: its first bytes, where the instructions usually are.
+    static let cueWindow = 512
+
+    /// Code and reasoning cues in the first `cueWindow` bytes of the ask (ASCII case-insensitive), found in one pass over flat
+    /// tables: a byte that starts no cue costs one lookup; one that does is compared only with the cues starting with it.
+    static func cues(in text: String) -> (code: Bool, reasoning: Bool) {
+        if let found = text.utf8.withContiguousStorageIfAvailable({ cues(in: UnsafeBufferPointer(rebasing: $0.prefix(Self.cueWindow))) }) {
+            return found
+        }
+        return Array(text.utf8.prefix(Self.cueWindow)).withUnsafeBufferPointer { cues(in: $0) }
     }
 
-    /// Whether the first 4 KB of `text` contain one of the cues (ASCII case-insensitive), in one pass: each byte is
-    /// compared only with the cues that start with it.
-    static func contains(_ text: String, cuesByFirstByte table: [[[UInt8]]]) -> Bool {
-        let limit = 4096
-        var lowered = [UInt8]()
-        lowered.reserveCapacity(min(text.utf8.count, limit))
-        for byte in text.utf8.prefix(limit) { lowered.append(byte >= 65 && byte <= 90 ? byte + 32 : byte) }
-        return lowered.withUnsafeBufferPointer { bytes in
-            for index in bytes.indices {
-                for cue in table[Int(bytes[index])] where index + cue.count <= bytes.count {
-                    var matched = true
-                    for offset in 1..<cue.count where bytes[index + offset] != cue[offset] {
-                        matched = false
-                        break
+    static func cues(in bytes: UnsafeBufferPointer<UInt8>) -> (code: Bool, reasoning: Bool) {
+        @inline(__always) func lower(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte + 32 : byte }
+        var code = false
+        var reasoning = false
+        let table = CueTable.shared
+        guard bytes.count >= 2 else { return (false, false) }
+        table.bytes.withUnsafeBufferPointer { cueBytes in
+            table.cues.withUnsafeBufferPointer { cues in
+                table.firstCue.withUnsafeBufferPointer { firstCue in
+                    table.pairs.withUnsafeBufferPointer { pairs in
+                        var previous = lower(bytes[0])
+                        for index in 0..<(bytes.count - 1) {
+                            // Most byte pairs start no cue: one bit test and on.
+                            let next = lower(bytes[index + 1])
+                            let pair = Int(previous) << 8 | Int(next)
+                            let first = Int(previous)
+                            previous = next
+                            guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else { continue }
+                            for cueIndex in Int(firstCue[first])..<Int(firstCue[first + 1]) {
+                                let cue = cues[cueIndex]
+                                guard index + cue.length <= bytes.count, cue.isCode ? !code : !reasoning else { continue }
+                                var matched = true
+                                for offset in 1..<cue.length where lower(bytes[index + offset]) != cueBytes[cue.offset + offset] {
+                                    matched = false
+                                    break
+                                }
+                                if matched {
+                                    if cue.isCode { code = true } else { reasoning = true }
+                                    if code && reasoning { return }
+                                }
+                            }
+                        }
                     }
-                    if matched { return true }
                 }
             }
-            return false
+        }
+        return (code, reasoning)
+    }
+
+    /// The cues laid out flat, grouped by first byte: `cues[firstCue[b]..<firstCue[b + 1]]` start with byte `b`.
+    struct CueTable: Sendable {
+        struct Cue: Sendable {
+            var offset: Int
+            var length: Int
+            var isCode: Bool
+        }
+
+        var bytes: [UInt8] = []
+        var cues: [Cue] = []
+        var firstCue: [Int32] = []
+        /// A bit per two-byte sequence that starts some cue (65,536 bits).
+        var pairs = [UInt64](repeating: 0, count: 1024)
+
+        static let shared = CueTable(code: codeCues, reasoning: reasoningCues)
+
+        init(code: [String], reasoning: [String]) {
+            let all = (code.map { (Array($0.utf8), true) } + reasoning.map { (Array($0.utf8), false) }).sorted { $0.0[0] < $1.0[0] }
+            firstCue = [Int32](repeating: 0, count: 257)
+            for (cue, isCode) in all {
+                cues.append(Cue(offset: bytes.count, length: cue.count, isCode: isCode))
+                bytes += cue
+                firstCue[Int(cue[0]) + 1] += 1
+                let pair = Int(cue[0]) << 8 | Int(cue[1])
+                pairs[pair >> 6] |= 1 << UInt64(pair & 63)
+            }
+            for index in 1...256 { firstCue[index] += firstCue[index - 1] }
         }
     }
+
+    /// Whether the ask looks like programming work.
+    static func looksLikeCode(_ text: String) -> Bool { cues(in: text).code }
 
     static let codeCues = [
         "```", "def ", "function ", "class ", "#include", "import ", "select ", "traceback", "stack trace", "compile",
@@ -148,12 +206,4 @@ public struct RequestClassifier: Sendable {
         "\\boxed", "optimal strategy", "show that", "how many ways", "probability that",
     ]
 
-    static let codeCuesByFirstByte = firstByteTable(codeCues)
-    static let reasoningCuesByFirstByte = firstByteTable(reasoningCues)
-
-    static func firstByteTable(_ cues: [String]) -> [[[UInt8]]] {
-        var table = [[[UInt8]]](repeating: [], count: 256)
-        for cue in cues { table[Int(cue.utf8.first ?? 0)].append(Array(cue.utf8)) }
-        return table
-    }
 }

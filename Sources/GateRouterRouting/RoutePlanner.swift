@@ -39,7 +39,7 @@ public struct RoutePlanner: Sendable {
                 let routed = router.route(profile, policy: policy)
                 decision = decision ?? routed
                 tier = tier ?? profile.tier
-                if routed.candidates.isEmpty, position == 0, requested.count == 1 {
+                if routed.count == 0, position == 0, requested.count == 1 {
                     throw GatewayError(
                         status: 503,
                         message: "No model can take this request right now. Considered: \(routed.excluded.joined(separator: "; ")).",
@@ -48,7 +48,7 @@ public struct RoutePlanner: Sendable {
                     )
                 }
                 let slots = policy.fallback ? maxAttempts : 1
-                for candidate in routed.candidates.prefix(slots) {
+                for candidate in routed.top(slots) {
                     guard let target = try? resolver.resolve(candidate.model.id, autoRoutingEnabled: true) else { continue }
                     attempts.append(target)
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import GateRouterRouting
+import GateRouterWire
 import Testing
 
 /// The Swift featurizer must reproduce `scripts/train_difficulty_classifier.py`: the script stores p(hard) for five
@@ -53,7 +54,7 @@ import Testing
         #expect(classifier.hardProbability(Self.proof) > greeting)
     }
 
-    @Test func largeInputIsCappedToItsFirstAndLastFourKilobytes() throws {
+    @Test func largeInputIsCappedToItsFirstAndLastBytes() throws {
         let classifier = try DifficultyClassifier.bundled()
         let unit = Array("Solve the equation 3x + 7 = 22, then explain { each } step. ".utf8)
         var bytes: [UInt8] = []
@@ -62,9 +63,12 @@ import Testing
         let big = String(decoding: bytes, as: UTF8.self)
         let p = classifier.hardProbability(big)
         #expect(p.isFinite && p >= 0 && p <= 1)
-        // The documented cap: first 4096 bytes, one space, last 4096 bytes.
-        let head = Array(bytes[..<4096])
-        let tail = Array(bytes[(bytes.count - 4096)...])
+        // The documented cap: the model file's head bytes, one space, its tail bytes.
+        let model = try JSONValue.parse(Array(try Data(contentsOf: try #require(DifficultyClassifier.bundledModelURL))))
+        let headCount = try #require(model["cap_head_bytes"]?.intValue)
+        let tailCount = try #require(model["cap_tail_bytes"]?.intValue)
+        let head = Array(bytes[..<headCount])
+        let tail = Array(bytes[(bytes.count - tailCount)...])
         let capped = String(decoding: head + [UInt8(0x20)] + tail, as: UTF8.self)
         #expect(abs(p - classifier.hardProbability(capped)) < 1e-12)
         // Non-ASCII text, and a multi-byte character cut by the cap, are handled too.
