@@ -125,14 +125,13 @@ public struct AutoRouter: Sendable {
         let qualityWeight = weights.quality * (1 + 3 * min(max(profile.hardness, 0), 1))
         let outputTokens = profile.expectedOutputTokens
         let minimumQuality = Self.minimumQuality(for: profile.tier)
-        let snapshots = health.snapshots(healthSlots, now: now)
         for index in facts.indices {
             let model = facts[index]
             if let reason = exclusionReason(model, profile: profile, policy: policy) {
                 exclusions.append((index, reason))
                 continue
             }
-            let snapshot = snapshots[index]
+            let snapshot = ModelHealth.snapshot(healthSlots[index], now: now)
             if snapshot.state == .open {
                 exclusions.append((index, "circuit open"))
                 continue
@@ -157,8 +156,11 @@ public struct AutoRouter: Sendable {
         // Weak models serve only when nothing stronger can.
         let order: (RouteDecision.Ranked, RouteDecision.Ranked) -> Bool = { a, b in a.score != b.score ? a.score > b.score : a.index < b.index }
         ranking.sort(by: order)
-        weak.sort(by: order)
-        return RouteDecision(tier: profile.tier, strategy: policy.strategy, models: catalog.models, ranking: ranking + weak, exclusions: exclusions)
+        if !weak.isEmpty {
+            weak.sort(by: order)
+            ranking.append(contentsOf: weak)
+        }
+        return RouteDecision(tier: profile.tier, strategy: policy.strategy, models: catalog.models, ranking: ranking, exclusions: exclusions)
     }
 
     func exclusionReason(_ model: Facts, profile: RequestProfile, policy: RoutingPolicy) -> String? {

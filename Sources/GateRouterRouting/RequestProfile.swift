@@ -127,24 +127,25 @@ public struct RequestClassifier: Sendable {
         var code = false
         var reasoning = false
         let table = CueTable.shared
-        guard bytes.count >= 2 else { return (false, false) }
+        let count = bytes.count
+        guard count >= 2 else { return (false, false) }
         table.bytes.withUnsafeBufferPointer { cueBytes in
             table.cues.withUnsafeBufferPointer { cues in
                 table.firstCue.withUnsafeBufferPointer { firstCue in
                     table.pairs.withUnsafeBufferPointer { pairs in
-                        var previous = lower(bytes[0])
-                        for index in 0..<(bytes.count - 1) {
+                        for index in 0..<(count - 1) {
                             // Most byte pairs start no cue: one bit test and on.
-                            let next = lower(bytes[index + 1])
-                            let pair = Int(previous) << 8 | Int(next)
-                            let first = Int(previous)
-                            previous = next
+                            let first = lower(bytes[index])
+                            let pair = Int(first) << 8 | Int(lower(bytes[index + 1]))
                             guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else { continue }
-                            for cueIndex in Int(firstCue[first])..<Int(firstCue[first + 1]) {
+                            // The next four bytes, lowercased, compared with each cue's first four in one step.
+                            var head: UInt32 = 0
+                            for offset in 0..<4 where index + offset < count { head |= UInt32(lower(bytes[index + offset])) << (8 * UInt32(offset)) }
+                            for cueIndex in Int(firstCue[Int(first)])..<Int(firstCue[Int(first) + 1]) {
                                 let cue = cues[cueIndex]
-                                guard index + cue.length <= bytes.count, cue.isCode ? !code : !reasoning else { continue }
+                                guard head & cue.headMask == cue.head, index + cue.length <= count, cue.isCode ? !code : !reasoning else { continue }
                                 var matched = true
-                                for offset in 1..<cue.length where lower(bytes[index + offset]) != cueBytes[cue.offset + offset] {
+                                for offset in 4..<max(4, cue.length) where lower(bytes[index + offset]) != cueBytes[cue.offset + offset] {
                                     matched = false
                                     break
                                 }
@@ -167,6 +168,9 @@ public struct RequestClassifier: Sendable {
             var offset: Int
             var length: Int
             var isCode: Bool
+            /// The first (up to) four bytes, little-endian, and the mask that keeps only those.
+            var head: UInt32
+            var headMask: UInt32
         }
 
         var bytes: [UInt8] = []
@@ -181,7 +185,13 @@ public struct RequestClassifier: Sendable {
             let all = (code.map { (Array($0.utf8), true) } + reasoning.map { (Array($0.utf8), false) }).sorted { $0.0[0] < $1.0[0] }
             firstCue = [Int32](repeating: 0, count: 257)
             for (cue, isCode) in all {
-                cues.append(Cue(offset: bytes.count, length: cue.count, isCode: isCode))
+                var head: UInt32 = 0
+                var headMask: UInt32 = 0
+                for (offset, byte) in cue.prefix(4).enumerated() {
+                    head |= UInt32(byte) << (8 * UInt32(offset))
+                    headMask |= 0xFF << (8 * UInt32(offset))
+                }
+                cues.append(Cue(offset: bytes.count, length: cue.count, isCode: isCode, head: head, headMask: headMask))
                 bytes += cue
                 firstCue[Int(cue[0]) + 1] += 1
                 let pair = Int(cue[0]) << 8 | Int(cue[1])

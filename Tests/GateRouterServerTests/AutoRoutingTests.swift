@@ -120,25 +120,30 @@ func withMocks(_ count: Int, _ body: @Sendable ([(mock: MockProvider, url: Strin
 
     @Test func aFailingProviderIsAvoidedEveryRequestSucceedsAndItComesBackAfterRecovery() async throws {
         try await withMocks(3) { mocks in
-            try await withGateway(environment: environment(mocks), configYAML: Self.routingYAML) { gateway in
+            // A cooldown long enough that the open phase below fits inside it even on a busy machine.
+            let yaml = "routing:\n  breaker_failures: 2\n  breaker_cooldown_seconds: 3\n"
+            try await withGateway(environment: environment(mocks), configYAML: yaml) { gateway in
                 mocks[0].mock.inject(.status(500))
                 mocks[1].mock.inject(.latency(.milliseconds(300)))  // a realistic speed for what deepseek learns while it stands in
                 var attempts: [String] = []
-                var hitsAfterFourth = 0
-                for index in 0..<6 {
+                var hitsWhenOpen: Int?
+                for _ in 0..<8 {
                     let reply = try await gateway.chat(auto("hi!"))
                     #expect(reply.status == 200, "\(reply.body)")
                     #expect(reply.headers["x-gaterouter-provider"] != "openai")
                     attempts.append(reply.headers["x-gaterouter-attempts"] ?? "?")
-                    if index == 3 { hitsAfterFourth = mocks[0].mock.receivedRequests.count }
+                    if attempts.suffix(2) == ["1", "1"] {
+                        hitsWhenOpen = mocks[0].mock.receivedRequests.count
+                        break
+                    }
                 }
                 #expect(attempts.first != "1", "the first failures fail over: \(attempts)")
-                #expect(attempts.suffix(2) == ["1", "1"], "then open circuits keep traffic away: \(attempts)")
-                let hitsWhileOpen = mocks[0].mock.receivedRequests.count
-                #expect(hitsWhileOpen == hitsAfterFourth, "no traffic reaches the failing provider once its circuit is open")
+                let hitsWhileOpen = try #require(hitsWhenOpen, "open circuits keep traffic away after a few failures: \(attempts)")
+                for _ in 0..<3 { _ = try await gateway.chat(auto("hi!")) }
+                #expect(mocks[0].mock.receivedRequests.count == hitsWhileOpen, "no traffic reaches the failing provider while its circuit is open")
 
                 mocks[0].mock.inject(nil)
-                try await Task.sleep(for: .milliseconds(500))
+                try await Task.sleep(for: .milliseconds(3200))
                 let recovered = try await gateway.chat(auto("hi!"))
                 #expect(recovered.headers["x-gaterouter-provider"] == "openai", "after the cooldown a probe goes through and closes the circuit: \(recovered.headers)")
                 #expect(mocks[0].mock.receivedRequests.count == hitsWhileOpen + 1)
@@ -200,6 +205,36 @@ func withMocks(_ count: Int, _ body: @Sendable ([(mock: MockProvider, url: Strin
                 #expect(reply.status == 200)
                 #expect(Int(reply.headers["x-gaterouter-attempts"] ?? "") ?? 0 >= 2)
                 #expect(reply.headers["x-gaterouter-provider"] != "openai")
+            }
+        }
+    }
+
+    @Test func aJSONAttemptThatTakesTooLongFailsOver() async throws {
+        try await withMocks(3) { mocks in
+            let yaml = Self.routingYAML + "\n  attempt_timeout_seconds: 0.5\n"
+            try await withGateway(environment: environment(mocks), configYAML: yaml) { gateway in
+                mocks[0].mock.inject(.latency(.seconds(3)))
+                let clock = ContinuousClock()
+                var reply: GatewayHarness.Reply?
+                let elapsed = try await clock.measure { reply = try await gateway.chat(auto("hi!")) }
+                #expect(reply?.status == 200)
+                #expect(reply?.headers["x-gaterouter-provider"] != "openai")
+                #expect(elapsed < .seconds(3), "the slow attempt was abandoned, not awaited")
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func anUnreachableProviderFailsOver(stream: Bool) async throws {
+        try await withMocks(3) { mocks in
+            var environment = environment(mocks)
+            environment["OPENAI_BASE_URL"] = "http://127.0.0.1:1/v1"  // nothing listens on port 1: connection refused
+            try await withGateway(environment: environment, configYAML: Self.routingYAML) { gateway in
+                let reply = try await gateway.chat(auto("hi!", stream: stream))
+                #expect(reply.status == 200, "\(reply.body)")
+                #expect(reply.headers["x-gaterouter-provider"] != "openai")
+                #expect(Int(reply.headers["x-gaterouter-attempts"] ?? "") ?? 0 >= 2)
+                if stream { #expect(reply.events.last == "[DONE]") }
             }
         }
     }

@@ -76,4 +76,22 @@ final class LogRecorder: Sendable {
             }
         }
     }
+
+    @Test func autoRoutingLogsItsDecisionAndFailedAttempts() async throws {
+        let recorder = LogRecorder()
+        try await withMocks(1) { mocks in
+            let environment = ["DEEPSEEK_API_KEY": "k", "DEEPSEEK_BASE_URL": mocks[0].url + "/v1", "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "http://127.0.0.1:1/v1"]
+            try await withGateway(environment: environment, logger: recorder.logger) { gateway in
+                let reply = try await gateway.chat(#"{"model":"auto","messages":[{"role":"user","content":"hi!"}]}"#)
+                #expect(reply.status == 200)
+                try await Task.sleep(for: .milliseconds(100))
+                let line = try #require(recorder.recorded.last { $0.message == "request" })
+                #expect(line.metadata["gr.routing.tier"] == "simple")
+                #expect(line.metadata["gr.routing.decision"]?.contains("score=") == true)
+                #expect(line.metadata["gr.routing.attempts"] == reply.headers["x-gaterouter-attempts"])
+                #expect(line.metadata["gr.routing.failed"]?.contains("openai/") == true, "\(line.metadata)")
+                #expect(line.metadata["gr.model"] == reply.headers["x-gaterouter-model"])
+            }
+        }
+    }
 }

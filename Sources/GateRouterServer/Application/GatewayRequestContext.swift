@@ -44,8 +44,9 @@ public final class RequestReport: Sendable {
         /// Auto routing's choice and runner-up with their scores, and the request's tier.
         public var route: String?
         public var tier: String?
-        /// Upstream attempts made (fallbacks and retries included).
+        /// Upstream attempts made (fallbacks, retries and hedges included), and why the ones that did not answer failed.
         public var attempts: Int?
+        public var failedAttempts: [String] = []
     }
 
     private let fields = Mutex(Fields())

@@ -53,6 +53,7 @@ public struct ConfigFile: Sendable, Decodable {
         var stallTimeoutSeconds: Double?
         var keepAliveSeconds: Double?
         var deadlineSeconds: Double?
+        var attemptTimeoutSeconds: Double?
         var breakerFailures: Int?
         var breakerCooldownSeconds: Double?
         enum CodingKeys: String, CodingKey {
@@ -61,6 +62,7 @@ public struct ConfigFile: Sendable, Decodable {
             case stallTimeoutSeconds = "stall_timeout_seconds"
             case keepAliveSeconds = "keep_alive_seconds"
             case deadlineSeconds = "deadline_seconds"
+            case attemptTimeoutSeconds = "attempt_timeout_seconds"
             case breakerFailures = "breaker_failures"
             case breakerCooldownSeconds = "breaker_cooldown_seconds"
         }
@@ -149,6 +151,7 @@ extension GatewayConfiguration {
         if let value = file.routing?.stallTimeoutSeconds { routing.stallTimeout = .milliseconds(Int(value * 1000)) }
         if let value = file.routing?.keepAliveSeconds { routing.keepAliveInterval = .milliseconds(Int(value * 1000)) }
         if let value = file.routing?.deadlineSeconds { routing.deadline = .milliseconds(Int(value * 1000)) }
+        if let value = file.routing?.attemptTimeoutSeconds { routing.attemptTimeout = .milliseconds(Int(value * 1000)) }
         if let value = file.routing?.breakerFailures { routing.breaker.failureThreshold = max(1, value) }
         if let value = file.routing?.breakerCooldownSeconds { routing.breaker.cooldown = .milliseconds(Int(value * 1000)) }
 

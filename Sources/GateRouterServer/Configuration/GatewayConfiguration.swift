@@ -49,8 +49,10 @@ public struct GatewayConfiguration: Sendable {
         public var stallTimeout: Duration = .seconds(90)
         /// While an upstream is silent, the client's stream gets an SSE comment this often.
         public var keepAliveInterval: Duration = .seconds(15)
-        /// Time allowed for all attempts together to produce first content.
-        public var deadline: Duration = .seconds(180)
+        /// Time a non-streaming attempt has for its whole answer before the next candidate is tried.
+        public var attemptTimeout: Duration = .seconds(300)
+        /// Time allowed for all attempts together to produce first content (streams) or the answer (JSON).
+        public var deadline: Duration = .seconds(600)
         /// Circuit breakers for models and providers.
         public var breaker = ModelHealth.Configuration()
 

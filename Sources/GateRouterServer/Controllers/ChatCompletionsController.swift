@@ -80,12 +80,21 @@ struct ChatCompletionsController: Sendable {
             }
             describe(target, logger: &logger, report: context.report)
             let attemptStart = ContinuousClock.now
+            let limit = min(limits.attemptTimeout, start + limits.deadline - attemptStart)
+            let adapter = adapters.adapter(for: target.provider.kind)
+            let call = makeCall(target)
+            let attemptLogger = logger
             do {
-                let completion = try await adapters.adapter(for: target.provider.kind).complete(makeCall(target), logger: logger)
+                let completion = try await FailoverPolicy.withTimeLimit(limit, provider: target.provider.id) {
+                    try await adapter.complete(call, logger: attemptLogger)
+                }
                 let elapsed = ContinuousClock.now - attemptStart
                 health.recordSuccess(model: target.modelID, provider: target.provider.id, timeToFirstToken: elapsed, tokensPerSecond: Self.speed(completion.usage, elapsed))
                 record(usage: completion.usage, target: target, report: context.report, upstreamModel: completion.upstreamModel)
-                context.report.update { $0.attempts = failures.count + 1 }
+                context.report.update {
+                    $0.attempts = failures.count + 1
+                    $0.failedAttempts = failures
+                }
                 var headers = gatewayHeaders(target: target, plan: plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted)
                 headers[.contentType] = "application/json"
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: completion.body)))
@@ -101,7 +110,10 @@ struct ChatCompletionsController: Sendable {
                 lastError = gatewayError
             }
         }
-        context.report.update { $0.attempts = failures.count }
+        context.report.update {
+            $0.attempts = failures.count
+            $0.failedAttempts = failures
+        }
         throw FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)
     }
 
@@ -137,7 +149,10 @@ struct ChatCompletionsController: Sendable {
             progress = try await failover.advance(&state, until: .now + limits.keepAliveInterval)
         } catch {
             state.cancelAll()
-            context.report.update { $0.attempts = state.attempts }
+            context.report.update {
+                $0.attempts = state.attempts
+                $0.failedAttempts = state.failures
+            }
             throw GatewayError.from(error, logger: logger)
         }
         guard let target = state.current?.target else { throw failover.finalError(state) }
@@ -198,7 +213,10 @@ struct ChatCompletionsController: Sendable {
                 metrics.recordUpstreamError(model: Self.label(target), provider: target.provider.id, status: error.status)
                 try await writer.write(error.streamFrame)
             }
-            report.update { $0.attempts = state.attempts }
+            report.update {
+                $0.attempts = state.attempts
+                $0.failedAttempts = state.failures
+            }
             self.record(usage: usage, target: target, report: report, upstreamModel: state.upstreamModel ?? target.upstreamModel)
             try await writer.finish(nil)
         })

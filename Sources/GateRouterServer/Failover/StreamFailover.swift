@@ -237,6 +237,28 @@ enum FailoverPolicy {
         }
     }
 
+    /// Runs one non-streaming attempt within `limit`; past it the attempt is cancelled and reported as a 504, which
+    /// the failover loop treats like any upstream timeout.
+    static func withTimeLimit<Value: Sendable>(
+        _ limit: Duration, provider: String, _ operation: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw GatewayError(
+                    status: 504, message: "The upstream provider '\(provider)' did not answer within \(limit).",
+                    type: "server_error", code: "upstream_timeout"
+                )
+            }
+            return value
+        }
+    }
+
     /// Grows with each failure: 200 ms, 400 ms, 800 ms… capped at 2 s.
     static func backoff(attempt: Int) -> Duration {
         .milliseconds(min(2000, 200 << min(max(attempt - 1, 0), 4)))

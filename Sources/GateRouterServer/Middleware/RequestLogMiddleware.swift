@@ -66,6 +66,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             if let value = fields.tier { metadata["gr.routing.tier"] = .string(value) }
             if let value = fields.route { metadata["gr.routing.decision"] = .string(value) }
             if let value = fields.attempts { metadata["gr.routing.attempts"] = .stringConvertible(value) }
+            if !fields.failedAttempts.isEmpty { metadata["gr.routing.failed"] = .string(fields.failedAttempts.joined(separator: "; ")) }
             if failure != nil { metadata["gr.client_disconnected"] = "true" }
             logger.info("request", metadata: metadata)
             if let failure { throw failure }
