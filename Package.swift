@@ -122,9 +122,11 @@ let package = Package(
         // Benchmarks that print numbers (`swift run -c release gaterouter-bench routing`).
         .executableTarget(
             name: "GateRouterBench",
-            dependencies: ["GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting"],
+            dependencies: ["GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting", "GateRouterStorage", "CAllocationCounter"],
             swiftSettings: swiftSettings
         ),
+        // Counts heap allocations for the benchmarks (wraps glibc's allocator; linked only into gaterouter-bench).
+        .target(name: "CAllocationCounter"),
         // Layer 6: the `gaterouter` executable, an ArgumentParser shell only.
         .executableTarget(
             name: "GateRouterCLI",

@@ -4,9 +4,10 @@ import GateRouterProviders
 import GateRouterRouting
 import GateRouterWire
 
-/// Benchmarks that print numbers: `swift run -c release gaterouter-bench routing`.
+/// Benchmarks that print numbers: `swift run -c release gaterouter-bench routing` and `… micro`.
 ///
-/// `routing` times one auto-routing decision (request classification, token estimate, candidate filtering and scoring
+/// `micro` times the hot path's functions and counts their allocations (see `MicroBenchmarks`). `routing` times one
+/// auto-routing decision (request classification, token estimate, candidate filtering and scoring
 /// over the full catalog with every provider configured) for three request sizes.
 
 func nanoseconds(_ duration: Duration) -> Double {
@@ -71,7 +72,9 @@ let command = CommandLine.arguments.dropFirst().first ?? "routing"
 switch command {
 case "routing":
     try routingBenchmark()
+case "micro":
+    try MicroBenchmarks.run()
 default:
-    print("usage: gaterouter-bench routing")
+    print("usage: gaterouter-bench routing|micro")
     exit(2)
 }

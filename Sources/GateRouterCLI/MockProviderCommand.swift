@@ -33,6 +33,9 @@ struct MockProviderCommand: AsyncParsableCommand {
     @Option(help: "API dialect to speak: openai, anthropic, gemini or all.")
     var dialect = "all"
 
+    @Option(name: .customLong("reply-words"), help: "Answer every OpenAI-dialect request with this many words (one streamed chunk each).")
+    var replyWords: Int?
+
     func validate() throws {
         guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be between 0 and 1") }
         guard (400...599).contains(errorStatus) else { throw ValidationError("--error-status must be an HTTP error status (400-599)") }
@@ -49,7 +52,8 @@ struct MockProviderCommand: AsyncParsableCommand {
             errorRate: errorRate,
             errorStatus: errorStatus,
             apiKey: apiKey,
-            dialects: dialect == "all" ? Set(MockProvider.Dialect.allCases) : MockProvider.Dialect(rawValue: dialect).map { [$0] } ?? []
+            dialects: dialect == "all" ? Set(MockProvider.Dialect.allCases) : MockProvider.Dialect(rawValue: dialect).map { [$0] } ?? [],
+            replyWords: replyWords
         ))
         let app = mock.buildApplication(host: host, port: port, logger: logger) { port in
             FileHandle.standardOutput.write(Data("mock provider listening on http://\(host):\(port)/v1\n".utf8))

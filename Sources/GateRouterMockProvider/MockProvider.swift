@@ -25,10 +25,13 @@ public final class MockProvider: Sendable {
         public var apiKey: String?
         /// The API dialects served.
         public var dialects: Set<Dialect>
+        /// When set, every OpenAI-dialect answer is this many words (streamed one chunk per word), for benchmarks that
+        /// want many small chunks.
+        public var replyWords: Int?
 
         public init(
             latency: Duration = .zero, tokenDelay: Duration = .zero, errorRate: Double = 0, errorStatus: Int = 500, apiKey: String? = nil,
-            dialects: Set<Dialect> = Set(Dialect.allCases)
+            dialects: Set<Dialect> = Set(Dialect.allCases), replyWords: Int? = nil
         ) {
             self.latency = latency
             self.tokenDelay = tokenDelay
@@ -36,6 +39,7 @@ public final class MockProvider: Sendable {
             self.errorStatus = errorStatus
             self.apiKey = apiKey
             self.dialects = dialects
+            self.replyWords = replyWords
         }
     }
 
@@ -220,7 +224,11 @@ public final class MockProvider: Sendable {
             return Self.error(400, message: "The `reasoning_content` in the thinking mode must be passed back to the API. (messages[\(index)])", type: "invalid_request_error", code: "invalid_request_error")
         }
         let reasoning = thinking ? "Let me think about this." : nil
-        let plan = OpenAIAnswerPlan(request: request, model: model)
+        var answer = OpenAIAnswerPlan(request: request, model: model)
+        if let words = options.replyWords, answer.toolCall == nil {
+            answer.text = String(repeating: "word ", count: max(1, words))
+        }
+        let plan = answer
         let reply = plan.text
         let tokens = Self.tokens(of: reply)
         let promptTokens = max(1, messages.reduce(0) { $0 + Self.text(of: $1).utf8.count } / 4)

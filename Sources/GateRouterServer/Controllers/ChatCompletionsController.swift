@@ -157,9 +157,6 @@ struct ChatCompletionsController: Sendable {
         }
         guard let target = state.current?.target else { throw failover.finalError(state) }
         describe(target, logger: &logger, report: context.report)
-        if progress == .content {
-            metrics.recordTimeToFirstToken(model: Self.label(target), provider: target.provider.id, duration: .now - start)
-        }
         let report = context.report
         let metrics = self.metrics
         let keepAlive = limits.keepAliveInterval
@@ -183,11 +180,14 @@ struct ChatCompletionsController: Sendable {
                 if let current = state.current?.target { target = current }
                 metrics.recordTimeToFirstToken(model: Self.label(target), provider: target.provider.id, duration: .now - start)
                 for chunk in state.held { try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: chunk))) }
+                // From here the winner's events pass straight through; ticks turn into keep-alives when it is silent.
                 var next: ChatStreamEvent? = state.firstContent
+                var lastWrite = ContinuousClock.now
                 while let event = next {
                     switch event {
                     case .chunk(let json):
                         try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: json)))
+                        lastWrite = .now
                     case .usage(let reported):
                         usage = reported
                     case .done:
@@ -195,12 +195,22 @@ struct ChatCompletionsController: Sendable {
                     }
                     next = nil
                     guard let attempt = state.current else { break }
-                    while true {
-                        do {
-                            if case .event(let following)? = try await attempt.next(within: keepAlive) { next = following }
-                            break
-                        } catch is StreamedAttempt.Timeout {
-                            try await writer.write(ByteBuffer(bytes: ServerSentEvent.keepAliveFrame))
+                    waiting: while true {
+                        switch await attempt.nextItem() {
+                        case .success(.event(let following)?):
+                            next = following
+                            break waiting
+                        case .success(.tick?):
+                            if ContinuousClock.now - lastWrite >= keepAlive {
+                                try await writer.write(ByteBuffer(bytes: ServerSentEvent.keepAliveFrame))
+                                lastWrite = .now
+                            }
+                        case .success(.opened?):
+                            continue
+                        case .success(nil):
+                            break waiting
+                        case .failure(let error):
+                            throw error
                         }
                     }
                 }

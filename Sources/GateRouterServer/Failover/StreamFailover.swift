@@ -117,6 +117,8 @@ struct StreamFailover: Sendable {
             let attempt = attempts[index]
             guard let position = state.live.firstIndex(where: { $0.attempt === attempt }) else { continue }
             switch result {
+            case .success(.tick?):
+                continue
             case .success(.opened(let upstreamModel, let adapted)?):
                 state.live[position].upstreamModel = upstreamModel
                 state.live[position].adapted = adapted
@@ -213,7 +215,9 @@ struct StreamFailover: Sendable {
             if !hedge, index > 0, plan.attempts[index - 1].modelID == target.modelID {
                 try await Task.sleep(for: FailoverPolicy.backoff(attempt: state.failures.count))
             }
-            let attempt = StreamedAttempt(adapter: adapters.adapter(for: target.provider.kind), call: makeCall(target), logger: logger)
+            let attempt = StreamedAttempt(
+                adapter: adapters.adapter(for: target.provider.kind), call: makeCall(target), tickInterval: limits.keepAliveInterval, logger: logger
+            )
             state.live.append(Live(attempt: attempt, started: .now, isHedge: hedge))
             return true
         }

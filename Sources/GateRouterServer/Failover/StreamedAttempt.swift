@@ -4,28 +4,41 @@ import GateRouterWire
 import Logging
 
 /// One upstream stream, read by a task of its own that hands events over one at a time (no buffering: the producer
-/// waits until each event is taken), so the gateway can wait for the next event with a time limit, fail over when an
-/// upstream stalls, and send keep-alives while it is silent.
+/// waits until each event is taken), so the gateway can fail over when an upstream stalls and send keep-alives while it
+/// is silent.
 ///
-/// Cancelling the attempt ends the producer task, which drops the upstream request.
+/// A second small task puts a `.tick` into the same channel every `tickInterval`, so a reader notices silence without
+/// arming a timer per event (a task group per streamed token would cost more than the token).
+///
+/// Cancelling the attempt ends both tasks, which drops the upstream request.
 final class StreamedAttempt: Sendable {
     enum Item: Sendable {
         /// The upstream accepted the request (2xx).
         case opened(upstreamModel: String, adapted: [String])
         case event(ChatStreamEvent)
+        /// Time passed; nothing to send.
+        case tick
     }
-
-    /// Nothing arrived within the time limit.
-    struct Timeout: Error {}
 
     let target: UpstreamTarget
     private let channel: AsyncThrowingChannel<Item, any Error>
     private let producer: Task<Void, Never>
+    private let ticker: Task<Void, Never>
 
-    init(adapter: any ProviderAdapter, call: UpstreamCall, logger: Logger) {
+    init(adapter: any ProviderAdapter, call: UpstreamCall, tickInterval: Duration, logger: Logger) {
         let channel = AsyncThrowingChannel<Item, any Error>()
         self.channel = channel
         self.target = call.target
+        self.ticker = Task {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: tickInterval)
+                } catch {
+                    return
+                }
+                await channel.send(.tick)
+            }
+        }
         self.producer = Task {
             do {
                 var events = try await adapter.stream(call, logger: logger)
@@ -40,14 +53,18 @@ final class StreamedAttempt: Sendable {
         }
     }
 
-    deinit { producer.cancel() }
+    deinit {
+        producer.cancel()
+        ticker.cancel()
+    }
 
     func cancel() {
         producer.cancel()
+        ticker.cancel()
         channel.finish()
     }
 
-    /// The next item, nil at the end; throws the upstream's error. A read that was cancelled returns ``cancelled``.
+    /// The next item (nil at the end) or the upstream's error; a read that was cancelled is a `CancellationError`.
     func nextItem() async -> Result<Item?, any Error> {
         var iterator = channel.makeAsyncIterator()
         do {
@@ -60,22 +77,6 @@ final class StreamedAttempt: Sendable {
         }
     }
 
-    /// The next item, nil at the end; throws ``Timeout`` when nothing arrives within `limit`, or the upstream's error.
-    func next(within limit: Duration) async throws -> Item? {
-        let channel = self.channel
-        return try await withThrowingTaskGroup(of: Item?.self) { group in
-            group.addTask {
-                var iterator = channel.makeAsyncIterator()
-                return try await iterator.next()
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw Timeout()
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
-    }
 }
 
 extension ChatStreamEvent {

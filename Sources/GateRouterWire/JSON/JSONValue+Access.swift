@@ -45,14 +45,16 @@ extension JSONValue {
 
     /// Parses JSON text.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        if let parsed = try bytes.withContiguousStorageIfAvailable({ try JSONValueParser.parse($0) }) { return parsed }
+        return try Array(bytes).withUnsafeBufferPointer { try JSONValueParser.parse($0) }
     }
 
     /// Compact JSON text with sorted keys, so translated bodies are deterministic.
     public func serialized() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { Array($0) } ?? Array("null".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        JSONValueParser.write(self, to: &out)
+        return out
     }
 
     /// Builds an object from key/value pairs, leaving out nil values.

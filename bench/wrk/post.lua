@@ -1,0 +1,18 @@
+-- POSTs the chat-completion body in $BENCH_BODY_FILE with the headers the paths need, and prints one JSON line of
+-- results at the end (wrk's --latency table does not go past p99).
+local body_file = os.getenv("BENCH_BODY_FILE")
+local f = assert(io.open(body_file, "r"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+local key = os.getenv("BENCH_API_KEY")
+if key and key ~= "" then wrk.headers["Authorization"] = "Bearer " .. key end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    '{"requests":%d,"seconds":%.3f,"errors":%d,"non2xx":%d,"p50_us":%d,"p99_us":%d,"p999_us":%d,"mean_us":%.1f}\n',
+    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.mean))
+end

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The performance benchmark: the same load, on loopback, straight to a fast upstream (the floor), through GateRouter
+# (release build) and through LiteLLM's proxy (best of 1 and 2 workers), non-streaming and streaming, at concurrency
+# 1, 64 and 256; then streaming time to first byte and 2,000 concurrent streams held open.
+#
+#   bash scripts/bench.sh            # one pass, about 6 minutes after the release build and the one-time installs
+#   BENCH_DURATION=5 bash scripts/bench.sh
+#
+# Prints a table and writes it to bench/results/<UTC time>.json. Run it alone on the machine, and more than once:
+# other processes add noise. Needs wrk and nginx (installed with apt-get when missing) and PyPI for LiteLLM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+DURATION="${BENCH_DURATION:-10}"
+HOLD_STREAMS="${BENCH_HOLD_STREAMS:-2000}"
+WORK="$(mktemp -d /tmp/gaterouter-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n 16384 2>/dev/null || true
+
+# --- Prerequisites -------------------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  apt-get update -q && apt-get install -y -q wrk nginx-light
+fi
+if ! .bench-venv/bin/python -c "import litellm" 2>/dev/null; then
+  python3 -m venv .bench-venv
+  .bench-venv/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]'
+fi
+swift build -c release --product gaterouter >/dev/null
+GATEROUTER="$ROOT/.build/release/gaterouter"
+
+wait_for_port() {  # port, [tenths of a second to wait]
+  for _ in $(seq 1 "${2:-300}"); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  exit 1
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+# --- Upstreams: nginx for JSON, the mock provider (release) for streams ----------------------------------------------
+mkdir -p "$WORK/nginx"
+nginx -c "$ROOT/bench/nginx.conf" -p "$WORK/nginx" >/dev/null 2>&1 &
+PIDS+=($!)
+"$GATEROUTER" mock-provider --port 18081 --dialect openai --reply-words 64 >/dev/null 2>&1 &
+PIDS+=($!)
+"$GATEROUTER" mock-provider --port 18082 --dialect openai --reply-words 64 --token-delay-ms 40 >/dev/null 2>&1 &
+PIDS+=($!)
+wait_for_port 18080; wait_for_port 18081; wait_for_port 18082
+
+# --- GateRouter ----------------------------------------------------------------------------------------------------
+OPENAI_API_KEY=bench OPENAI_BASE_URL=http://127.0.0.1:18080/v1 \
+DEEPSEEK_API_KEY=bench DEEPSEEK_BASE_URL=http://127.0.0.1:18081/v1 \
+XAI_API_KEY=bench XAI_BASE_URL=http://127.0.0.1:18082/v1 \
+  "$GATEROUTER" serve --port 18090 --data-dir "$WORK/gateway" >"$WORK/gateway.out" 2>"$WORK/gateway.log" &
+GATEWAY_PID=$!
+PIDS+=($GATEWAY_PID)
+wait_for_port 18090
+sleep 0.5
+KEY="$(awk '/API key:/ {print $3}' "$WORK/gateway.out")"
+GATEWAY_IDLE_RSS="$(rss_mb "$GATEWAY_PID")"
+
+# --- Request bodies --------------------------------------------------------------------------------------------------
+body() {  # model, stream
+  printf '{"model":"%s","stream":%s,"max_tokens":128,"temperature":0.2,"messages":[{"role":"system","content":"You are a concise assistant. Answer in one short paragraph and cite no sources."},{"role":"user","content":"What is the capital of France, and why did it become the capital? Keep it brief."}]}' "$1" "$2"
+}
+body "gpt-4.1-nano" false >"$WORK/direct-json.json"
+body "gpt-4.1-nano" true >"$WORK/direct-stream.json"
+body "openai/gpt-4.1-nano" false >"$WORK/gateway-json.json"
+body "deepseek/deepseek-v3.2" true >"$WORK/gateway-stream.json"
+body "auto" false >"$WORK/gateway-auto.json"
+body "x-ai/grok-4.1-fast" true >"$WORK/gateway-hold.json"
+body "bench-json" false >"$WORK/litellm-json.json"
+body "bench-stream" true >"$WORK/litellm-stream.json"
+
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+
+run_wrk() {  # path, mode, connections, url, body file, key, pid to meter (or empty)
+  local path=$1 mode=$2 connections=$3 url=$4 file=$5 key=$6 pid=$7 threads=2 before=0 after=0
+  [ "$connections" -lt 2 ] && threads=1
+  [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  local line
+  line=$(BENCH_BODY_FILE="$file" BENCH_API_KEY="$key" wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s \
+    -s "$ROOT/bench/wrk/post.lua" "$url" | tail -1)
+  [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  python3 - "$path" "$mode" "$connections" "$line" "$before" "$after" "$(getconf CLK_TCK)" >>"$RESULTS" <<'PY'
+import json, sys
+path, mode, connections, line, before, after, tick = sys.argv[1:]
+result = json.loads(line)
+result.update(path=path, mode=mode, connections=int(connections), rps=round(result["requests"] / result["seconds"], 1))
+cpu = (int(after) - int(before)) / int(tick)
+result["cpu_s_per_1000"] = round(cpu / max(1, result["requests"]) * 1000, 3) if int(after) else None
+print(json.dumps(result))
+PY
+  echo "  $path $mode c=$connections: $(tail -1 "$RESULTS")" >&2
+}
+
+echo "direct (floor) and GateRouter..." >&2
+for c in 1 64 256; do
+  run_wrk direct json "$c" http://127.0.0.1:18080/v1/chat/completions "$WORK/direct-json.json" "" ""
+  run_wrk gaterouter json "$c" http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-json.json" "$KEY" "$GATEWAY_PID"
+  run_wrk direct stream "$c" http://127.0.0.1:18081/v1/chat/completions "$WORK/direct-stream.json" "" ""
+  run_wrk gaterouter stream "$c" http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-stream.json" "$KEY" "$GATEWAY_PID"
+done
+run_wrk gaterouter-auto json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto.json" "$KEY" "$GATEWAY_PID"
+
+echo "streaming time to first byte at concurrency 1..." >&2
+TTFB_DIRECT=$(python3 bench/probe.py ttfb http://127.0.0.1:18081/v1/chat/completions "$WORK/direct-stream.json" "" 300)
+TTFB_GATEWAY=$(python3 bench/probe.py ttfb http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-stream.json" "$KEY" 300)
+
+echo "$HOLD_STREAMS concurrent streams through GateRouter..." >&2
+HOLD=$(python3 bench/probe.py hold http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-hold.json" "$KEY" "$HOLD_STREAMS" "$GATEWAY_PID")
+GATEWAY_PEAK_RSS="$(peak_rss_mb "$GATEWAY_PID")"
+
+# --- LiteLLM (1 and 2 workers, the better counts) --------------------------------------------------------------------
+cat >"$WORK/litellm.yaml" <<'YAML'
+model_list:
+  - model_name: bench-json
+    litellm_params: { model: openai/gpt-4.1-nano, api_base: "http://127.0.0.1:18080/v1", api_key: bench }
+  - model_name: bench-stream
+    litellm_params: { model: openai/gpt-4.1-nano, api_base: "http://127.0.0.1:18081/v1", api_key: bench }
+litellm_settings: { drop_params: true, set_verbose: false }
+YAML
+for workers in 1 2; do
+  echo "LiteLLM with $workers worker(s)..." >&2
+  LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR LITELLM_MASTER_KEY=sk-bench .bench-venv/bin/litellm --config "$WORK/litellm.yaml" --port 18095 \
+    --num_workers "$workers" >"$WORK/litellm-$workers.log" 2>&1 &
+  LITELLM_PID=$!
+  wait_for_port 18095 1800
+  sleep 3
+  for c in 1 64 256; do
+    run_wrk "litellm-${workers}w" json "$c" http://127.0.0.1:18095/v1/chat/completions "$WORK/litellm-json.json" sk-bench ""
+    run_wrk "litellm-${workers}w" stream "$c" http://127.0.0.1:18095/v1/chat/completions "$WORK/litellm-stream.json" sk-bench ""
+  done
+  pkill -P "$LITELLM_PID" 2>/dev/null || true
+  kill "$LITELLM_PID" 2>/dev/null || true
+  wait "$LITELLM_PID" 2>/dev/null || true
+  sleep 1
+done
+
+# --- Report ----------------------------------------------------------------------------------------------------------
+mkdir -p bench/results
+OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"
+python3 - "$RESULTS" "$OUT" "$TTFB_DIRECT" "$TTFB_GATEWAY" "$HOLD" "$GATEWAY_IDLE_RSS" "$GATEWAY_PEAK_RSS" "$DURATION" <<'PY'
+import json, os, platform, sys
+results_file, out, ttfb_direct, ttfb_gateway, hold, idle_rss, peak_rss, duration = sys.argv[1:]
+rows = [json.loads(line) for line in open(results_file)]
+def find(path, mode, c):
+    return next((r for r in rows if r["path"] == path and r["mode"] == mode and r["connections"] == c), None)
+def best_litellm(mode, c):
+    candidates = [r for r in (find("litellm-1w", mode, c), find("litellm-2w", mode, c)) if r]
+    return max(candidates, key=lambda r: r["rps"]) if candidates else None
+print(f"\n{'path':<16}{'mode':<8}{'conns':>6}{'req/s':>10}{'p50 µs':>9}{'p99 µs':>9}{'p99.9 µs':>10}{'+p50 µs':>9}{'+p99 µs':>9}{'cpu s/1k':>9}{'errors':>7}")
+for r in rows:
+    direct = find("direct", r["mode"], r["connections"])
+    added50 = r["p50_us"] - direct["p50_us"] if direct and r["path"] != "direct" else ""
+    added99 = r["p99_us"] - direct["p99_us"] if direct and r["path"] != "direct" else ""
+    cpu = r["cpu_s_per_1000"] if r["cpu_s_per_1000"] is not None else ""
+    print(f"{r['path']:<16}{r['mode']:<8}{r['connections']:>6}{r['rps']:>10.0f}{r['p50_us']:>9}{r['p99_us']:>9}{r['p999_us']:>10}{added50:>9}{added99:>9}{cpu:>9}{r['errors']:>7}")
+ratios = {}
+for mode in ("json", "stream"):
+    for c in (1, 64, 256):
+        gateway, direct, litellm = find("gaterouter", mode, c), find("direct", mode, c), best_litellm(mode, c)
+        if gateway and direct:
+            ratios[f"{mode}_c{c}_gaterouter_over_direct"] = round(gateway["rps"] / direct["rps"], 3)
+        if gateway and litellm:
+            ratios[f"{mode}_c{c}_gaterouter_over_litellm"] = round(gateway["rps"] / litellm["rps"], 1)
+auto, fixed = find("gaterouter-auto", "json", 64), find("gaterouter", "json", 64)
+if auto and fixed:
+    ratios["json_c64_auto_over_fixed"] = round(auto["rps"] / fixed["rps"], 3)
+summary = {
+    "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+    "duration_s": int(duration), "rows": rows, "ratios": ratios,
+    "stream_ttfb_c1": {"direct": json.loads(ttfb_direct), "gaterouter": json.loads(ttfb_gateway)},
+    "gaterouter_hold": json.loads(hold), "gaterouter_rss_mb": {"idle": float(idle_rss), "peak": float(peak_rss)},
+}
+print("\nratios:", json.dumps(ratios))
+print("stream TTFB at c=1 (µs):", json.dumps(summary["stream_ttfb_c1"]))
+print("held streams:", hold, f" GateRouter RSS idle {idle_rss} MB, peak {peak_rss} MB")
+json.dump(summary, open(out, "w"), indent=1)
+print(f"\nwritten to {out}")
+PY
