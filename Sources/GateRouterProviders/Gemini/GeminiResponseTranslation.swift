@@ -112,10 +112,11 @@ public enum GeminiResponseTranslation {
         let message = inner?["message"]?.stringValue ?? "The upstream provider 'google' returned HTTP \(status)."
         let details = inner?["details"]?.arrayValue ?? []
         let keyInvalid = details.contains { $0["reason"]?.stringValue == "API_KEY_INVALID" }
-        switch status {
-        case 401, _ where keyInvalid:
+        if status == 401 || keyInvalid {
             // Gemini answers a bad key with 400; either way it is the gateway's provider key, not the client's.
             return GatewayError(status: 502, message: "The upstream provider 'google' rejected the gateway's credentials: \(message)", type: "upstream_error", code: "upstream_auth_failed")
+        }
+        switch status {
         case 403:
             return GatewayError(status: 403, message: message, type: "request_forbidden", code: "permission_denied")
         case 404:

@@ -49,7 +49,9 @@ public func buildApplication(
 public func makeUpstreamClient(limits: GatewayConfiguration.Limits) -> HTTPClient {
     var configuration = HTTPClient.Configuration()
     configuration.timeout = .init(connect: .init(limits.upstreamConnectTimeout), read: .init(limits.upstreamIdleTimeout))
-    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+    // One connection per in-flight upstream request: LLM streams hold theirs for seconds to minutes, so a small cap
+    // would queue streams behind each other (the benchmark's 2,000 held streams stalled at 64 per host).
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: limits.upstreamConnectionsPerHost)
     // A refused connection fails the request at once instead of being retried until the connect timeout: the gateway
     // answers 502 quickly (and fallback, when configured, moves on) rather than holding the client for 10 s.
     configuration.connectionPool.retryConnectionEstablishment = false

@@ -40,10 +40,12 @@ public struct ConfigFile: Sendable, Decodable {
         var connectTimeoutSeconds: Int?
         var idleTimeoutSeconds: Int?
         var requestTimeoutSeconds: Int?
+        var maxConnectionsPerHost: Int?
         enum CodingKeys: String, CodingKey {
             case connectTimeoutSeconds = "connect_timeout_seconds"
             case idleTimeoutSeconds = "idle_timeout_seconds"
             case requestTimeoutSeconds = "request_timeout_seconds"
+            case maxConnectionsPerHost = "max_connections_per_host"
         }
     }
 
@@ -145,6 +147,7 @@ extension GatewayConfiguration {
         if let value = file.upstream?.connectTimeoutSeconds { limits.upstreamConnectTimeout = .seconds(value) }
         if let value = file.upstream?.idleTimeoutSeconds { limits.upstreamIdleTimeout = .seconds(value) }
         if let value = file.upstream?.requestTimeoutSeconds { limits.upstreamRequestTimeout = .seconds(value) }
+        if let value = file.upstream?.maxConnectionsPerHost { limits.upstreamConnectionsPerHost = max(1, value) }
 
         var routing = RoutingLimits()
         if let value = file.routing?.maxAttempts { routing.maxAttempts = max(1, value) }

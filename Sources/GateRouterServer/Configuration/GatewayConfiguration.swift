@@ -34,6 +34,8 @@ public struct GatewayConfiguration: Sendable {
         public var upstreamIdleTimeout: Duration = .seconds(300)
         /// Longest a whole upstream request may take, streaming included.
         public var upstreamRequestTimeout: Duration = .seconds(900)
+        /// Upstream connections per provider host; each in-flight request (a stream included) needs one.
+        public var upstreamConnectionsPerHost = 4096
         /// How long an idle client connection is kept open.
         public var clientIdleTimeout: Duration = .seconds(120)
 
