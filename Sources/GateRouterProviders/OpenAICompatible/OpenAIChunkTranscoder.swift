@@ -30,7 +30,7 @@ public struct OpenAIChunkTranscoder: ChatStreamTranscoder {
         }
         var events: [ChatStreamEvent] = []
         if chunk.contains("model") { chunk.set("model", raw: modelIDBytes) }
-        if !chunk.isNullOrAbsent("usage"), let raw = chunk[raw: "usage"], let usage = try? JSONDecoder().decode(Usage.self, from: Data(raw)) {
+        if !chunk.isNullOrAbsent("usage"), let raw = chunk[raw: "usage"], let usage = Usage(json: raw) {
             events.append(.usage(usage))
             sawUsage = true
         }

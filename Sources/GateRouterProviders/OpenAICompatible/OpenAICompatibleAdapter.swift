@@ -48,7 +48,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         object.set("model", string: call.target.modelID)
         var usage: Usage?
         if let raw = object[raw: "usage"], !object.isNullOrAbsent("usage") {
-            usage = try? JSONDecoder().decode(Usage.self, from: Data(raw))
+            usage = Usage(json: raw)
         }
         return UpstreamCompletion(body: object.serialized(), usage: usage, upstreamModel: upstreamModel, adapted: adapted)
     }

@@ -77,7 +77,10 @@ struct StreamFailover: Sendable {
             let failAt = min(state.live.map { $0.started + limits.stallTimeout }.min() ?? deadline, deadline)
             let hedgeAt = hedgeTime(state)
             var waitUntil = failAt
-            if let until { waitUntil = min(waitUntil, until) }
+            // The response head goes out early (for keep-alives) only once an upstream has accepted the request and is
+            // thinking: before that the head still waits, so headers name the model that really answers.
+            let someoneAccepted = state.live.contains { $0.upstreamModel != nil }
+            if let until, someoneAccepted { waitUntil = min(waitUntil, until) }
             if let hedgeAt { waitUntil = min(waitUntil, hedgeAt) }
 
             let results = await race(state.live, until: waitUntil)
@@ -103,7 +106,7 @@ struct StreamFailover: Sendable {
                     state.live = []
                     throw finalError(state)
                 }
-                if let until, now >= until, !state.live.isEmpty { return .waiting }
+                if let until, now >= until, someoneAccepted, !state.live.isEmpty { return .waiting }
                 continue
             }
             if try handle(results, &state) { return .content }

@@ -63,3 +63,21 @@ public struct Usage: Sendable, Equatable, Codable {
         }
     }
 }
+
+extension Usage {
+    /// Reads OpenAI's usage object from its JSON text without `JSONDecoder` (it runs once per request and stream),
+    /// with the same leniency as the `Decodable` conformance: missing counts are 0, missing details are nil.
+    public init?(json bytes: [UInt8]) {
+        guard case .object(let fields)? = try? JSONValue.parse(bytes) else { return nil }
+        let prompt = fields["prompt_tokens"]?.intValue ?? 0
+        let completion = fields["completion_tokens"]?.intValue ?? 0
+        self.init(
+            promptTokens: prompt,
+            completionTokens: completion,
+            totalTokens: fields["total_tokens"]?.intValue ?? prompt + completion,
+            cachedTokens: fields["prompt_tokens_details"]?["cached_tokens"]?.intValue,
+            cacheWriteTokens: fields["prompt_tokens_details"]?["cache_write_tokens"]?.intValue,
+            reasoningTokens: fields["completion_tokens_details"]?["reasoning_tokens"]?.intValue
+        )
+    }
+}

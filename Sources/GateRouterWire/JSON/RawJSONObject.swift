@@ -36,7 +36,7 @@ public struct RawJSONObject: Sendable, Equatable {
     /// The value of `key` when it is a JSON string.
     public func string(_ key: String) -> String? {
         guard let raw = self[raw: key], raw.first == UInt8(ascii: "\"") else { return nil }
-        return try? JSONDecoder().decode(String.self, from: Data(raw))
+        return (try? JSONValue.parse(raw))?.stringValue
     }
 
     /// The value of `key` when it is `true` or `false`.
@@ -51,7 +51,7 @@ public struct RawJSONObject: Sendable, Equatable {
     /// Whether `key` is absent or `null`.
     public func isNullOrAbsent(_ key: String) -> Bool {
         guard let raw = self[raw: key] else { return true }
-        return raw == Array("null".utf8)
+        return raw.elementsEqual("null".utf8)
     }
 
     /// Replaces the value of `key` in place, or appends the field when it is new.

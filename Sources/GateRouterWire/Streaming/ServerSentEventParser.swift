@@ -35,6 +35,20 @@ public struct ServerSentEventParser: Sendable {
 
     /// Consumes `bytes` and returns the events they complete.
     public mutating func feed(_ bytes: some Sequence<UInt8>) throws(ServerSentEventError) -> [ServerSentEvent] {
+        // One contiguous pass: iterating a generic sequence from another module byte by byte went through witness
+        // tables and allocated per byte.
+        let result: Result<[ServerSentEvent], ServerSentEventError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            do throws(ServerSentEventError) {
+                return .success(try feed(buffer: buffer))
+            } catch {
+                return .failure(error)
+            }
+        }
+        if let result { return try result.get() }
+        return try Array(bytes).withUnsafeBufferPointer { buffer throws(ServerSentEventError) in try feed(buffer: buffer) }
+    }
+
+    mutating func feed(buffer bytes: UnsafeBufferPointer<UInt8>) throws(ServerSentEventError) -> [ServerSentEvent] {
         var events: [ServerSentEvent] = []
         for byte in bytes {
             if !sawFirstBytes {
