@@ -65,8 +65,12 @@ public struct RouteDecision: Sendable {
         }.joined(separator: "; ")
     }
 
+    /// Two decimals without `String(format:)`, which costs more than the rest of the header.
     static func format(_ value: Double) -> String {
-        String(format: "%.2f", value)
+        guard value.isFinite else { return "\(value)" }
+        let hundredths = Int((abs(value) * 100).rounded())
+        let fraction = hundredths % 100
+        return (value < 0 && hundredths != 0 ? "-" : "") + String(hundredths / 100) + (fraction < 10 ? ".0" : ".") + String(fraction)
     }
 }
 

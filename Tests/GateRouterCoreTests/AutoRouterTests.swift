@@ -106,4 +106,23 @@ import Testing
         let after = try #require(router.route(profile, policy: RoutingPolicy(strategy: .latency)).candidates.first).model
         #expect(after.id != before.id, "a model that became slow loses the latency strategy")
     }
+
+    @Test func theRouteSummaryNamesTheChoiceAndRunnerUpWithTwoDecimals() throws {
+        let decision = try router().route(RequestProfile(estimatedPromptTokens: 50, tier: .simple), policy: RoutingPolicy())
+        let parts = decision.summary.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(parts.count == 2)
+        let top = decision.top(2)
+        for (part, candidate) in zip(parts, top) {
+            #expect(part.hasPrefix("\(candidate.model.id) score="), "\(part)")
+            let fields = part.split(separator: " ").dropFirst().map { String($0) }
+            #expect(fields.count == 3, "\(part)")
+            for field in fields {
+                let number = field.split(separator: "=")[1].replacingOccurrences(of: "u$", with: "").replacingOccurrences(of: "s", with: "")
+                let decimals = number.split(separator: ".")
+                #expect(decimals.count == 2 && decimals[1].count == 2 && Double(number) != nil, "\(field)")
+            }
+            let score = try #require(Double(String(fields[0].dropFirst("score=".count))))
+            #expect(abs(score - candidate.score) <= 0.005 + 1e-9, "\(score) vs \(candidate.score)")
+        }
+    }
 }

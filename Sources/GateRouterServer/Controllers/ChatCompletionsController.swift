@@ -50,13 +50,14 @@ struct ChatCompletionsController: Sendable {
         let makeCall: @Sendable (UpstreamTarget) -> UpstreamCall = { target in
             UpstreamCall(body: body, request: chat, target: target, strictParams: strictParams)
         }
+        let routeSummary = plan.decision?.summary
         context.report.update {
-            $0.route = plan.decision?.summary
+            $0.route = routeSummary
             $0.tier = plan.tier?.rawValue
         }
         var logger = context.logger
         if let decision = plan.decision {
-            logger.debug("auto routing decision", metadata: ["gr.route": .string(decision.summary), "gr.excluded": .string(decision.excluded.joined(separator: "; "))])
+            logger.debug("auto routing decision", metadata: ["gr.route": .string(routeSummary ?? ""), "gr.excluded": .string(decision.excluded.joined(separator: "; "))])
         }
         if chat.isStreaming {
             let percent = account?.routing.hedgingPercent ?? 0
@@ -65,7 +66,7 @@ struct ChatCompletionsController: Sendable {
                 hedgeBudget.countRequest(account: accountID)
                 hedging = StreamFailover.Hedging(budget: hedgeBudget, account: accountID, percent: percent)
             }
-            return try await stream(plan: plan, makeCall: makeCall, hedging: hedging, start: start, context: context, logger: &logger)
+            return try await stream(plan: plan, makeCall: makeCall, hedging: hedging, routeSummary: routeSummary, start: start, context: context, logger: &logger)
         }
 
         var failures: [String] = []
@@ -95,7 +96,10 @@ struct ChatCompletionsController: Sendable {
                     $0.attempts = failures.count + 1
                     $0.failedAttempts = failures
                 }
-                var headers = gatewayHeaders(target: target, plan: plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted)
+                var headers = gatewayHeaders(
+                    target: target, plan: plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted,
+                    routeSummary: routeSummary
+                )
                 headers[.contentType] = "application/json"
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: completion.body)))
             } catch {
@@ -135,6 +139,7 @@ struct ChatCompletionsController: Sendable {
         plan: RoutePlan,
         makeCall: @escaping @Sendable (UpstreamTarget) -> UpstreamCall,
         hedging: StreamFailover.Hedging?,
+        routeSummary: String?,
         start: ContinuousClock.Instant,
         context: GatewayRequestContext,
         logger: inout Logger
@@ -160,7 +165,10 @@ struct ChatCompletionsController: Sendable {
         let report = context.report
         let metrics = self.metrics
         let keepAlive = limits.keepAliveInterval
-        var headers = gatewayHeaders(target: target, plan: plan, attempts: state.attempts, upstreamModel: state.upstreamModel ?? target.upstreamModel, adapted: state.adapted)
+        var headers = gatewayHeaders(
+            target: target, plan: plan, attempts: state.attempts, upstreamModel: state.upstreamModel ?? target.upstreamModel, adapted: state.adapted,
+            routeSummary: routeSummary
+        )
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"
         headers[.accelBuffering] = "no"
@@ -241,7 +249,9 @@ struct ChatCompletionsController: Sendable {
         logger[metadataKey: "gr.provider"] = .string(target.provider.id)
     }
 
-    private func gatewayHeaders(target: UpstreamTarget, plan: RoutePlan, attempts: Int, upstreamModel: String, adapted: [String]) -> HTTPFields {
+    private func gatewayHeaders(
+        target: UpstreamTarget, plan: RoutePlan, attempts: Int, upstreamModel: String, adapted: [String], routeSummary: String? = nil
+    ) -> HTTPFields {
         var headers = HTTPFields()
         if !adapted.isEmpty { headers[.adapted] = adapted.joined(separator: ", ") }
         headers[.upstreamModel] = upstreamModel
@@ -251,7 +261,7 @@ struct ChatCompletionsController: Sendable {
         if let decision = plan.decision {
             headers[.gatewayStrategy] = decision.strategy.rawValue
             headers[.gatewayTier] = decision.tier.rawValue
-            headers[.gatewayRoute] = decision.summary
+            headers[.gatewayRoute] = routeSummary ?? decision.summary
         }
         return headers
     }
