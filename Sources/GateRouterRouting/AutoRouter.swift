@@ -80,7 +80,6 @@ public struct RouteDecision: Sendable {
 /// A pure function of its inputs plus one read of ``ModelHealth`` per model: microseconds, no I/O.
 public struct AutoRouter: Sendable {
     public let catalog: ModelCatalog
-    public let providers: [String: ProviderSettings]
     public let health: ModelHealth
     /// What a decision reads of each catalog model, in catalog order, prepared once: plain values, so a decision
     /// copies no model and looks up no provider.
@@ -105,7 +104,6 @@ public struct AutoRouter: Sendable {
 
     public init(catalog: ModelCatalog, providers: [String: ProviderSettings], health: ModelHealth) {
         self.catalog = catalog
-        self.providers = providers
         self.health = health
         self.facts = catalog.models.map { model in
             Facts(

@@ -168,7 +168,7 @@ public final class ModelHealth: Sendable {
         self.overflowProvider = ProviderCell(cooldown: configuration.cooldown, epoch: epoch)
     }
 
-    /// The cells of a model and its provider, created on first use.
+    /// The cells of a model and its provider, created on first use; the router keeps them for `snapshot(_:now:)`.
     public func slot(model: String, provider: String) -> Slot {
         let cooldown = configuration.cooldown
         return registry.withLock { registry in
@@ -192,11 +192,7 @@ public final class ModelHealth: Sendable {
         Self.snapshot(slot(model: model, provider: provider), now: now)
     }
 
-    /// Snapshots of many models, by slot (a routing decision reads the whole catalog): atomic loads only.
-    public func snapshots(_ slots: [Slot], now: ContinuousClock.Instant = .now) -> [Snapshot] {
-        slots.map { Self.snapshot($0, now: now) }
-    }
-
+    /// A model's numbers and breaker state: atomic loads only (a routing decision reads the whole catalog).
     public static func snapshot(_ slot: Slot, now: ContinuousClock.Instant) -> Snapshot {
         let model = slot.model
         let modelState = model.breakerState.state(now: now)

@@ -201,9 +201,6 @@ public struct RequestClassifier: Sendable {
         }
     }
 
-    /// Whether the ask looks like programming work.
-    static func looksLikeCode(_ text: String) -> Bool { cues(in: text).code }
-
     static let codeCues = [
         "```", "def ", "function ", "class ", "#include", "import ", "select ", "traceback", "stack trace", "compile",
         "refactor", "unit test", "python", "javascript", "typescript", "rust ", "golang", " sql", "regex", "bug ",

@@ -30,7 +30,7 @@ public enum AnthropicRequestTranslation {
             let param = "messages[\(index)]"
             switch role {
             case "system", "developer":
-                systemTexts.append(try text(of: message["content"], param: param + ".content"))
+                systemTexts.append(try MessageText.of(message["content"], param: param + ".content"))
             case "user":
                 conversation.append("user", try userBlocks(message["content"], param: param + ".content"))
             case "assistant":
@@ -163,24 +163,6 @@ public enum AnthropicRequestTranslation {
         guard blocks.contains(where: { $0["type"]?.stringValue == "tool_use" }) else { return false }
         let first = blocks.first?["type"]?.stringValue
         return first != "thinking" && first != "redacted_thinking"
-    }
-
-    /// The text of a system/developer/tool message: a string or text parts.
-    static func text(of content: JSONValue?, param: String) throws(GatewayError) -> String {
-        switch content {
-        case .string(let text): return text
-        case .array(let parts):
-            var texts: [String] = []
-            for (index, part) in parts.enumerated() {
-                guard let text = part["text"]?.stringValue else {
-                    throw .invalidValue("\(param)[\(index)]", "Invalid '\(param)[\(index)]': only text parts are allowed here.")
-                }
-                texts.append(text)
-            }
-            return texts.joined(separator: "\n")
-        case .none, .null: return ""
-        default: throw .invalidType(param, expected: "a string or an array of text parts")
-        }
     }
 
     static func textBlock(_ part: JSONValue, param: String) throws(GatewayError) -> JSONValue {

@@ -55,7 +55,7 @@ public enum GeminiRequestTranslation {
             let param = "messages[\(index)]"
             switch role {
             case "system", "developer":
-                systemTexts.append(try AnthropicRequestTranslation.text(of: message["content"], param: param + ".content"))
+                systemTexts.append(try MessageText.of(message["content"], param: param + ".content"))
             case "user":
                 conversation.append("user", try userParts(message["content"], param: param + ".content", fetchedImages: fetchedImages))
             case "assistant":
@@ -65,7 +65,7 @@ public enum GeminiRequestTranslation {
                 guard let name = functionNames[id] ?? message["name"]?.stringValue else {
                     throw .invalidValue(param + ".tool_call_id", "Invalid '\(param).tool_call_id': no earlier assistant tool call has the id '\(id)'.")
                 }
-                let text = try AnthropicRequestTranslation.text(of: message["content"], param: param + ".content")
+                let text = try MessageText.of(message["content"], param: param + ".content")
                 let response: JSONValue
                 if let parsed = try? JSONValue.parse(Array(text.utf8)), case .object = parsed {
                     response = parsed

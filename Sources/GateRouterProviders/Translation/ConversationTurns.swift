@@ -29,3 +29,24 @@ enum ToolCallArguments {
         return parsed
     }
 }
+
+/// The text of a system, developer or tool message, which providers take as plain text: a string, or text parts
+/// joined by newlines.
+enum MessageText {
+    static func of(_ content: JSONValue?, param: String) throws(GatewayError) -> String {
+        switch content {
+        case .string(let text): return text
+        case .array(let parts):
+            var texts: [String] = []
+            for (index, part) in parts.enumerated() {
+                guard let text = part["text"]?.stringValue else {
+                    throw .invalidValue("\(param)[\(index)]", "Invalid '\(param)[\(index)]': only text parts are allowed here.")
+                }
+                texts.append(text)
+            }
+            return texts.joined(separator: "\n")
+        case .none, .null: return ""
+        default: throw .invalidType(param, expected: "a string or an array of text parts")
+        }
+    }
+}
