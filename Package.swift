@@ -72,6 +72,7 @@ let package = Package(
             name: "GateRouterStorage",
             dependencies: [
                 "GateRouterWire",
+                "GateRouterCatalog",
                 "GateRouterRouting",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

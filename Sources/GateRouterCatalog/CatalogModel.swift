@@ -85,6 +85,8 @@ public struct Pricing: Sendable, Equatable, Codable {
     public var output: Decimal
     public var cachedInput: Decimal
     public var cacheWrite: Decimal
+    /// Price of reasoning tokens where a provider bills them apart from output; nil bills them as output.
+    public var reasoning: Decimal?
     /// When the price took effect (`YYYY-MM-DD`).
     public var effectiveDate: String
     /// Where the figure came from.
@@ -94,7 +96,11 @@ public struct Pricing: Sendable, Equatable, Codable {
 
     public static let unpriced = Pricing(input: 0, output: 0, cachedInput: 0, cacheWrite: 0, effectiveDate: "", source: "unpriced", isPriced: false)
 
-    public init(input: Decimal, output: Decimal, cachedInput: Decimal, cacheWrite: Decimal, effectiveDate: String, source: String, isPriced: Bool = true) {
+    public init(
+        input: Decimal, output: Decimal, cachedInput: Decimal, cacheWrite: Decimal, reasoning: Decimal? = nil, effectiveDate: String, source: String,
+        isPriced: Bool = true
+    ) {
+        self.reasoning = reasoning
         self.input = input
         self.output = output
         self.cachedInput = cachedInput
@@ -108,6 +114,7 @@ public struct Pricing: Sendable, Equatable, Codable {
         case input, output, source
         case cachedInput = "cached_input"
         case cacheWrite = "cache_write"
+        case reasoning
         case effectiveDate = "effective_date"
     }
 
@@ -124,6 +131,7 @@ public struct Pricing: Sendable, Equatable, Codable {
         output = try price(.output)
         cachedInput = try price(.cachedInput)
         cacheWrite = try price(.cacheWrite)
+        reasoning = container.contains(.reasoning) ? try price(.reasoning) : nil
         effectiveDate = try container.decode(String.self, forKey: .effectiveDate)
         source = try container.decode(String.self, forKey: .source)
         isPriced = true
@@ -135,6 +143,7 @@ public struct Pricing: Sendable, Equatable, Codable {
         try container.encode(Self.format(output), forKey: .output)
         try container.encode(Self.format(cachedInput), forKey: .cachedInput)
         try container.encode(Self.format(cacheWrite), forKey: .cacheWrite)
+        try container.encodeIfPresent(reasoning.map(Self.format), forKey: .reasoning)
         try container.encode(effectiveDate, forKey: .effectiveDate)
         try container.encode(source, forKey: .source)
     }

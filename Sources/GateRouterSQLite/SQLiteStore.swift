@@ -1,116 +1,271 @@
+import Foundation
 import GRDB
 import GateRouterRouting
 import GateRouterStorage
-import Foundation
 
 /// The embedded default store: one SQLite file in the data folder, in WAL mode through a GRDB pool.
 ///
 /// GRDB runs every statement on its own dispatch queues, so awaiting `read`/`write` never blocks an event loop.
+/// Several processes may open the same file (a gateway and the CLI, or two gateways): writes are serialised by
+/// SQLite's lock and the `change_log` version tells each process when to reload keys and accounts.
 public struct SQLiteStore: GatewayStore {
     let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(10)
         self.pool = try DatabasePool(path: path, configuration: configuration)
     }
 
     public func migrate() async throws {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-accounts-and-keys") { db in
-            try db.create(table: "accounts") { t in
-                t.primaryKey("id", .text)
-                t.column("name", .text).notNull()
-                t.column("auto_routing", .boolean).notNull().defaults(to: true)
-                t.column("spend_limit", .text)  // exact decimal as text; NULL = no limit
-                t.column("created_at", .datetime).notNull()
-            }
-            try db.create(table: "api_keys") { t in
-                t.primaryKey("id", .text)
-                t.column("account_id", .text).notNull().references("accounts", onDelete: .cascade)
-                t.column("name", .text).notNull()
-                t.column("display_prefix", .text).notNull()
-                t.column("hash", .text).notNull().unique()
-                t.column("created_at", .datetime).notNull()
-                t.column("revoked", .boolean).notNull().defaults(to: false)
-            }
-        }
-        migrator.registerMigration("v2-strict-params") { db in
-            try db.alter(table: "accounts") { t in
-                t.add(column: "strict_params", .boolean).notNull().defaults(to: false)
-            }
-        }
-        migrator.registerMigration("v3-routing-policy") { db in
-            try db.alter(table: "accounts") { t in
-                t.add(column: "routing_policy", .text).notNull().defaults(to: "{}")  // RoutingPolicy as JSON
-            }
-        }
-        try migrator.migrate(pool)
+        try SQLiteMigrations.migrator.migrate(pool)
     }
+
+    // MARK: Accounts
 
     public func accounts() async throws -> [Account] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, auto_routing, spend_limit, strict_params, routing_policy, created_at FROM accounts ORDER BY created_at").map { row in
-                Account(
-                    id: row["id"],
-                    name: row["name"],
-                    autoRouting: row["auto_routing"],
-                    spendLimit: (row["spend_limit"] as String?).flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) },
-                    strictParams: row["strict_params"],
-                    routing: try JSONDecoder().decode(RoutingPolicy.self, from: Data((row["routing_policy"] as String).utf8)),
-                    createdAt: row["created_at"]
-                )
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY created_at, id").map(Self.account)
         }
     }
 
     public func insertAccount(_ account: Account) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO accounts (id, name, auto_routing, spend_limit, strict_params, routing_policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [account.id, account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, try Self.json(account.routing), account.createdAt]
+                sql: """
+                    INSERT INTO accounts (id, name, prepaid, balance, suspended, auto_routing, spend_limit, strict_params, routing_policy, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    account.id, account.name, account.prepaid, account.balance.value, account.suspended, account.autoRouting,
+                    account.spendLimit.map { "\($0)" }, account.strictParams, try StoreJSON.encode(account.routing), account.createdAt,
+                ]
             )
+            try Self.bumpVersion(db)
         }
     }
 
     public func updateAccount(_ account: Account) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE accounts SET name = ?, auto_routing = ?, spend_limit = ?, strict_params = ?, routing_policy = ? WHERE id = ?",
-                arguments: [account.name, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams, try Self.json(account.routing), account.id]
+                sql: "UPDATE accounts SET name = ?, prepaid = ?, suspended = ?, auto_routing = ?, spend_limit = ?, strict_params = ?, routing_policy = ? WHERE id = ?",
+                arguments: [
+                    account.name, account.prepaid, account.suspended, account.autoRouting, account.spendLimit.map { "\($0)" }, account.strictParams,
+                    try StoreJSON.encode(account.routing), account.id,
+                ]
             )
+            try Self.bumpVersion(db)
         }
     }
 
+    public func addCredits(accountID: String, amount: Picodollars) async throws -> Picodollars? {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE accounts SET balance = balance + ? WHERE id = ?", arguments: [amount.value, accountID])
+            guard db.changesCount == 1 else { return nil }
+            try Self.bumpVersion(db)
+            return try Int64.fetchOne(db, sql: "SELECT balance FROM accounts WHERE id = ?", arguments: [accountID]).map(Picodollars.init)
+        }
+    }
+
+    // MARK: Keys
+
     public func apiKeys() async throws -> [APIKeyRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, account_id, name, display_prefix, hash, created_at, revoked FROM api_keys ORDER BY created_at").map { row in
-                APIKeyRecord(
-                    id: row["id"],
-                    accountID: row["account_id"],
-                    name: row["name"],
-                    displayPrefix: row["display_prefix"],
-                    hash: row["hash"],
-                    createdAt: row["created_at"],
-                    revoked: row["revoked"]
-                )
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM api_keys ORDER BY created_at, id").map(Self.key)
         }
     }
 
     public func insertAPIKey(_ key: APIKeyRecord) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO api_keys (id, account_id, name, display_prefix, hash, created_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [key.id, key.accountID, key.name, key.displayPrefix, key.hash, key.createdAt, key.revoked]
+                sql: """
+                    INSERT INTO api_keys (id, account_id, name, display_prefix, hash, scope, limits, created_at, expires_at, last_used_at, revoked)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    key.id, key.accountID, key.name, key.displayPrefix, key.hash, key.scope.rawValue, try StoreJSON.encode(key.limits), key.createdAt,
+                    key.expiresAt, key.lastUsedAt, key.revoked,
+                ]
             )
+            try Self.bumpVersion(db)
         }
     }
 
-    static func json(_ policy: RoutingPolicy) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(policy), as: UTF8.self)
+    public func updateAPIKey(_ key: APIKeyRecord) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE api_keys SET name = ?, scope = ?, limits = ?, expires_at = ?, revoked = ? WHERE id = ?",
+                arguments: [key.name, key.scope.rawValue, try StoreJSON.encode(key.limits), key.expiresAt, key.revoked, key.id]
+            )
+            try Self.bumpVersion(db)
+        }
+    }
+
+    // MARK: Ledger
+
+    public func appendLedger(_ records: [LedgerRecord]) async throws -> Int {
+        guard !records.isEmpty else { return 0 }
+        return try await pool.write { db in
+            var inserted = 0
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO ledger (id, created_ms, account_id, key_id, requested_model, model, provider, upstream_model, attempts, route, tier,
+                    prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, price_date, latency_ms, ttft_ms,
+                    status, error, stream, estimated, cancelled)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO NOTHING
+                """)
+            let charge = try db.cachedStatement(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? AND prepaid")
+            let touch = try db.cachedStatement(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+            for record in records {
+                try insert.execute(arguments: StatementArguments(Self.arguments(record)))
+                guard db.changesCount == 1 else { continue }
+                inserted += 1
+                if record.cost != .zero { try charge.execute(arguments: [record.cost.value, record.accountID]) }
+                try touch.execute(arguments: [record.created, record.keyID, record.created])
+            }
+            return inserted
+        }
+    }
+
+    public func usage(_ query: UsageQuery) async throws -> [LedgerRecord] {
+        try await pool.read { db in
+            let (filter, arguments) = Self.filter(query, withCursor: true)
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM ledger \(filter) ORDER BY created_ms DESC, id DESC LIMIT ?",
+                arguments: StatementArguments(arguments + [max(1, query.limit)])
+            ).map(Self.record)
+        }
+    }
+
+    public func usageGroups(_ query: UsageQuery, by grouping: UsageGrouping) async throws -> [UsageGroup] {
+        let column = switch grouping {
+        case .day: "strftime('%Y-%m-%d', created_ms / 1000, 'unixepoch')"
+        case .model: "COALESCE(model, requested_model)"
+        case .key: "key_id"
+        }
+        return try await pool.read { db in
+            let (filter, arguments) = Self.filter(query, withCursor: false)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(column) AS grp, COUNT(*) AS requests, SUM(CASE WHEN status >= 400 OR error IS NOT NULL THEN 1 ELSE 0 END) AS errors,
+                        SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(cached_tokens) AS cached, SUM(cost) AS cost
+                    FROM ledger \(filter) GROUP BY grp ORDER BY grp
+                    """,
+                arguments: StatementArguments(arguments)
+            ).map { row in
+                UsageGroup(
+                    group: row["grp"] ?? "", requests: row["requests"], errors: row["errors"], promptTokens: row["prompt"],
+                    completionTokens: row["completion"], cachedTokens: row["cached"], cost: Picodollars(row["cost"])
+                )
+            }
+        }
+    }
+
+    public func spendByKey(since: Date?) async throws -> [String: Picodollars] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT key_id, SUM(cost) AS spent FROM ledger WHERE created_ms >= ? GROUP BY key_id",
+                arguments: [since.map(Self.milliseconds) ?? Int64.min]
+            )
+            return Dictionary(rows.map { (($0["key_id"] as String), Picodollars($0["spent"] as Int64)) }, uniquingKeysWith: +)
+        }
+    }
+
+    // MARK: Change feed and shared rate-limit windows
+
+    public func changeVersion() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT version FROM change_log WHERE id = 1") ?? 0 }
+    }
+
+    public func exchangeRateCounts(instance: String, window: Int64, counts: [String: RateCount]) async throws -> RateExchange {
+        let now = Self.milliseconds(Date())
+        return try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO gateway_instances (instance, seen_ms) VALUES (?, ?) ON CONFLICT(instance) DO UPDATE SET seen_ms = excluded.seen_ms",
+                arguments: [instance, now]
+            )
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO rate_counts (window, instance, key_id, requests, tokens) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(window, instance, key_id) DO UPDATE SET requests = excluded.requests, tokens = excluded.tokens
+                """)
+            for (key, count) in counts {
+                try upsert.execute(arguments: [window, instance, key, count.requests, count.tokens])
+            }
+            try db.execute(sql: "DELETE FROM rate_counts WHERE window < ?", arguments: [window - 120])
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT key_id, SUM(requests) AS requests, SUM(tokens) AS tokens FROM rate_counts WHERE window = ? AND instance <> ? GROUP BY key_id",
+                arguments: [window, instance]
+            )
+            let instances = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_instances WHERE seen_ms >= ?", arguments: [now - 2_000]) ?? 1
+            var others: [String: RateCount] = [:]
+            for row in rows { others[row["key_id"]] = RateCount(requests: row["requests"], tokens: row["tokens"]) }
+            return RateExchange(others: others, instances: max(1, instances))
+        }
+    }
+
+    // MARK: Rows
+
+    static func bumpVersion(_ db: Database) throws {
+        try db.execute(sql: "UPDATE change_log SET version = version + 1 WHERE id = 1")
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    static func account(_ row: Row) throws -> Account {
+        Account(
+            id: row["id"], name: row["name"], prepaid: row["prepaid"], balance: Picodollars(row["balance"]), suspended: row["suspended"],
+            autoRouting: row["auto_routing"],
+            spendLimit: (row["spend_limit"] as String?).flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) },
+            strictParams: row["strict_params"], routing: try StoreJSON.decode(RoutingPolicy.self, row["routing_policy"]), createdAt: row["created_at"]
+        )
+    }
+
+    static func key(_ row: Row) throws -> APIKeyRecord {
+        APIKeyRecord(
+            id: row["id"], accountID: row["account_id"], name: row["name"], displayPrefix: row["display_prefix"], hash: row["hash"],
+            scope: KeyScope(rawValue: row["scope"]) ?? .inference, limits: try StoreJSON.decode(KeyLimits.self, row["limits"]),
+            createdAt: row["created_at"], expiresAt: row["expires_at"], lastUsedAt: row["last_used_at"], revoked: row["revoked"]
+        )
+    }
+
+    static func arguments(_ record: LedgerRecord) throws -> [(any DatabaseValueConvertible)?] {
+        [
+            record.id, milliseconds(record.created), record.accountID, record.keyID, record.requestedModel, record.model, record.provider,
+            record.upstreamModel, try StoreJSON.encode(record.attempts), record.route, record.tier, record.promptTokens, record.completionTokens,
+            record.cachedTokens, record.cacheWriteTokens, record.reasoningTokens, record.cost.value, record.priceDate, record.latencyMs,
+            record.ttftMs, record.status, record.error, record.stream, record.estimated, record.cancelled,
+        ]
+    }
+
+    static func record(_ row: Row) throws -> LedgerRecord {
+        LedgerRecord(
+            id: row["id"], created: Date(timeIntervalSince1970: Double(row["created_ms"] as Int64) / 1000), accountID: row["account_id"],
+            keyID: row["key_id"], requestedModel: row["requested_model"], model: row["model"], provider: row["provider"],
+            upstreamModel: row["upstream_model"], attempts: try StoreJSON.decode([LedgerRecord.Attempt].self, row["attempts"]), route: row["route"],
+            tier: row["tier"], promptTokens: row["prompt_tokens"], completionTokens: row["completion_tokens"], cachedTokens: row["cached_tokens"],
+            cacheWriteTokens: row["cache_write_tokens"], reasoningTokens: row["reasoning_tokens"], cost: Picodollars(row["cost"]),
+            priceDate: row["price_date"], latencyMs: row["latency_ms"], ttftMs: row["ttft_ms"], status: row["status"], error: row["error"],
+            stream: row["stream"], estimated: row["estimated"], cancelled: row["cancelled"]
+        )
+    }
+
+    /// The WHERE clause for a usage query. With the cursor, only records older than it (newest-first paging).
+    static func filter(_ query: UsageQuery, withCursor: Bool) -> (String, [(any DatabaseValueConvertible)?]) {
+        var clauses: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let account = query.accountID { clauses.append("account_id = ?"); arguments.append(account) }
+        if let key = query.keyID { clauses.append("key_id = ?"); arguments.append(key) }
+        if let from = query.from { clauses.append("created_ms >= ?"); arguments.append(milliseconds(from)) }
+        if let to = query.to { clauses.append("created_ms < ?"); arguments.append(milliseconds(to)) }
+        if let model = query.model { clauses.append("(model = ? OR requested_model = ?)"); arguments += [model, model] }
+        if let status = query.status { clauses.append("status = ?"); arguments.append(status) }
+        if withCursor, let cursor = query.cursor {
+            let created = milliseconds(cursor.created)
+            clauses.append("(created_ms < ? OR (created_ms = ? AND id < ?))")
+            arguments += [created, created, cursor.id]
+        }
+        return (clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND "), arguments)
     }
 }

@@ -1,9 +1,11 @@
+import Foundation
 import Synchronization
 
 /// What the request path needs from the store, held in memory: keys by digest and accounts by id.
 ///
-/// Reads take a short lock on a dictionary (no database round trip); writes come from the admin API after the store
-/// has accepted them.
+/// Reads take a short lock on a dictionary (no database round trip). Writes come from the admin and account APIs
+/// after the store has accepted them, and from the change watcher when another process (a second gateway instance,
+/// the CLI) changed the database.
 public final class AuthCache: Sendable {
     public struct Identity: Sendable, Equatable {
         public var key: APIKeyRecord
@@ -12,6 +14,7 @@ public final class AuthCache: Sendable {
 
     private struct State {
         var keysByHash: [String: APIKeyRecord] = [:]
+        var keysByID: [String: APIKeyRecord] = [:]
         var accounts: [String: Account] = [:]
     }
 
@@ -21,14 +24,17 @@ public final class AuthCache: Sendable {
         replaceAll(accounts: accounts, keys: keys)
     }
 
+    /// Replaces everything with what the store holds now (start-up, or a change made by another process).
     public func replaceAll(accounts: [Account], keys: [APIKeyRecord]) {
         state.withLock { state in
             state.accounts = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+            state.keysByID = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
             state.keysByHash = Dictionary(keys.filter { !$0.revoked }.map { ($0.hash, $0) }, uniquingKeysWith: { $1 })
         }
     }
 
-    /// The key and account a presented secret belongs to, or nil.
+    /// The key and account a presented secret belongs to, or nil (unknown or revoked). Expiry and suspension are
+    /// the caller's to check, so it can say which applies.
     public func authenticate(_ presentedKey: String) -> Identity? {
         let digest = APIKeyHasher.hash(presentedKey)
         return state.withLock { state in
@@ -44,11 +50,48 @@ public final class AuthCache: Sendable {
         state.withLock { $0.accounts[id] }
     }
 
+    public func allAccounts() -> [Account] {
+        state.withLock { Array($0.accounts.values) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public func key(_ id: String) -> APIKeyRecord? {
+        state.withLock { $0.keysByID[id] }
+    }
+
+    /// The keys of one account (all accounts when nil), oldest first, revoked ones included.
+    public func keys(accountID: String?) -> [APIKeyRecord] {
+        state.withLock { state in state.keysByID.values.filter { accountID == nil || $0.accountID == accountID } }
+            .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
     public func upsert(account: Account) {
         state.withLock { $0.accounts[account.id] = account }
     }
 
-    public func insert(key: APIKeyRecord) {
-        state.withLock { $0.keysByHash[key.hash] = key }
+    /// Adds or replaces a key; a revoked key stops authenticating at once.
+    public func upsert(key: APIKeyRecord) {
+        state.withLock { state in
+            if let previous = state.keysByID[key.id], previous.hash != key.hash { state.keysByHash[previous.hash] = nil }
+            state.keysByID[key.id] = key
+            state.keysByHash[key.hash] = key.revoked ? nil : key
+        }
+    }
+
+    public func insert(key: APIKeyRecord) { upsert(key: key) }
+
+    /// Moves an account's cached balance by `delta` (a charge is negative), mirroring what the store did.
+    public func adjustBalance(accountID: String, by delta: Picodollars) {
+        state.withLock { state in
+            guard var account = state.accounts[accountID] else { return }
+            account.balance = account.balance + delta
+            state.accounts[accountID] = account
+        }
+    }
+
+    /// Sets cached balances to what the store reports (which already includes every flushed charge).
+    public func setBalances(_ balances: [String: Picodollars]) {
+        state.withLock { state in
+            for (id, balance) in balances { state.accounts[id]?.balance = balance }
+        }
     }
 }
