@@ -85,6 +85,7 @@ public final class MockProvider: Sendable {
     static let pixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
     private let log = Mutex<[ReceivedRequest]>([])
     private let abandoned = Mutex(0)
+    private let reported = Mutex<[Usage]>([])
 
     public init(options: Options = .init()) {
         self.options = options
@@ -96,6 +97,10 @@ public final class MockProvider: Sendable {
     /// How many streams stopped early because the reader went away (a gateway that cancels upstream work when its
     /// client disconnects makes this go up).
     public var abandonedStreams: Int { abandoned.withLock { $0 } }
+
+    /// The usage of every OpenAI-dialect response the mock sent whole with a usage object (for ledger tests: what the
+    /// gateway bills must add up to this).
+    public var reportedUsage: [Usage] { reported.withLock { $0 } }
 
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
@@ -249,7 +254,10 @@ public final class MockProvider: Sendable {
                 out += JSONString.encode(call.name) + Array(#","arguments":"#.utf8) + JSONString.encode(call.arguments) + Array("}}]".utf8)
             }
             out += Array(#"},"finish_reason":"#.utf8) + JSONString.encode(plan.finishReason) + Array("}]".utf8)
-            if directives?.noUsage != true { out += Array(",\"usage\":".utf8) + Self.encode(usage) }
+            if directives?.noUsage != true {
+                out += Array(",\"usage\":".utf8) + Self.encode(usage)
+                reported.withLock { $0.append(usage) }
+            }
             out += Array("}".utf8)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
         }
@@ -304,6 +312,7 @@ public final class MockProvider: Sendable {
                 try await send(prefix + Array(#","choices":[{"index":0,"delta":{},"finish_reason":"#.utf8) + JSONString.encode(plan.finishReason) + Array("}]".utf8) + usageSuffix)
                 if includeUsage {
                     try await send(prefix + Array(#","choices":[],"usage":"#.utf8) + Self.encode(usage) + Array("}".utf8))
+                    self.reported.withLock { $0.append(usage) }
                 }
                 try await writer.write(ByteBuffer(bytes: ServerSentEvent.doneFrame))
                 try await writer.finish(nil)

@@ -41,7 +41,8 @@ public struct OpenAIChunkTranscoder: ChatStreamTranscoder {
             chunk.remove("usage")
             if !hasChoices { return events }  // the usage-only chunk the client did not ask for
         }
-        events.insert(.chunk(chunk.serialized()), at: 0)
+        // Usage first: the gateway adds the request's cost to the chunk that carries it.
+        events.append(.chunk(chunk.serialized()))
         return events
     }
 

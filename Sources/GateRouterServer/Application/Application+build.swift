@@ -34,7 +34,13 @@ public func buildApplication(
         services.append(HTTPClientService(client: client))
     }
     let metrics = GatewayMetrics()
-    let router = buildRouter(configuration: configuration, state: state, httpClient: client, metrics: metrics)
+    let recorder = UsageRecorder(store: state.store, spend: state.spend, logger: logger)
+    let meter = Meter(recorder: recorder, spend: state.spend, rateLimiter: RateLimiter(), authCache: state.authCache)
+    // Shutdown runs in reverse: the server drains its requests, then the sync stops, then the recorder writes what
+    // is still queued, then the upstream client closes.
+    services.insert(recorder, at: 0)
+    services.append(StoreSync(store: state.store, authCache: state.authCache, meter: meter, logger: logger))
+    let router = buildRouter(configuration: configuration, state: state, httpClient: client, metrics: metrics, meter: meter)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .init(configuration.limits.clientIdleTimeout))),
@@ -63,7 +69,8 @@ func buildRouter(
     configuration: GatewayConfiguration,
     state: GatewayBootstrap.Result,
     httpClient: HTTPClient,
-    metrics: GatewayMetrics
+    metrics: GatewayMetrics,
+    meter: Meter
 ) -> Router<GatewayRequestContext> {
     let router = Router(context: GatewayRequestContext.self)
     if !configuration.corsAllowedOrigins.isEmpty {
@@ -92,13 +99,16 @@ func buildRouter(
         limits: configuration.routing,
         authCache: state.authCache,
         metrics: metrics,
+        meter: meter,
         maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes
     ).addRoutes(to: openAI)
     ModelsController(resolver: resolver).addRoutes(to: openAI)
 
+    let operations = ManagementOperations(store: state.store, authCache: state.authCache, meter: meter)
+    AccountAPIController(operations: operations).addRoutes(to: router.group("api/v1").add(middleware: APIKeyAuthMiddleware(cache: state.authCache)))
     if let token = configuration.adminToken {
         let admin = router.group("admin/v1").add(middleware: AdminAuthMiddleware(token: token))
-        AdminController(store: state.store, authCache: state.authCache).addRoutes(to: admin)
+        AdminController(operations: operations).addRoutes(to: admin)
     }
     ProbesController(metrics: metrics, configuration: configuration, resolver: resolver).addRoutes(to: router)
     return router

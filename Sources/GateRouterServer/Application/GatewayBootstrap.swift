@@ -8,6 +8,8 @@ public struct GatewayBootstrap: Sendable {
     public struct Result: Sendable {
         public var store: any GatewayStore
         public var authCache: AuthCache
+        /// Key spend per budget period, loaded from the ledger at start.
+        public var spend: SpendTracker
         /// The default account's first key, returned only on the start that created the account.
         public var firstStartKey: String?
     }
@@ -24,13 +26,19 @@ public struct GatewayBootstrap: Sendable {
         var firstStartKey: String?
         var accounts = try await store.accounts()
         if !accounts.contains(where: { $0.id == Account.defaultAccountID }) {
-            let account = Account(id: Account.defaultAccountID, name: "Default account", autoRouting: true, spendLimit: nil)
+            let account = Account(id: Account.defaultAccountID, name: "Default account", prepaid: false, autoRouting: true, spendLimit: nil)
             try await store.insertAccount(account)
             accounts.append(account)
-            firstStartKey = try await KeyIssuer(store: store, cache: nil).issue(accountID: account.id, name: "first key").secret
+            firstStartKey = try await KeyIssuer(store: store, cache: nil).issue(accountID: account.id, name: "first key", scope: .manage).secret
             logger.info("created the default account and its first API key")
         }
         let cache = AuthCache(accounts: accounts, keys: try await store.apiKeys())
-        return Result(store: store, authCache: cache, firstStartKey: firstStartKey)
+        let spend = SpendTracker()
+        let now = Date()
+        spend.load(
+            total: try await store.spendByKey(since: nil), day: try await store.spendByKey(since: BudgetPeriod.day.start(containing: now)),
+            month: try await store.spendByKey(since: BudgetPeriod.month.start(containing: now)), readAfter: 0, now: now
+        )
+        return Result(store: store, authCache: cache, spend: spend, firstStartKey: firstStartKey)
     }
 }

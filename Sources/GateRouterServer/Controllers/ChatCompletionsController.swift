@@ -1,3 +1,4 @@
+import Foundation
 import GateRouterCatalog
 import GateRouterProviders
 import HTTPTypes
@@ -19,17 +20,33 @@ struct ChatCompletionsController: Sendable {
     let limits: GatewayConfiguration.RoutingLimits
     let authCache: AuthCache
     let metrics: GatewayMetrics
+    let meter: Meter
     let maxRequestBodyBytes: Int
 
     func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
         group.post("/chat/completions") { request, context in
-            try await self.create(request, context: context)
+            try await self.handle(request, context: context)
         }
     }
 
-    func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    /// Every authenticated request writes exactly one ledger record, whatever its outcome: answered here, failed
+    /// (recorded on the way out), or streamed (recorded when the stream ends or the client leaves).
+    func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        guard let identity = context.identity else { throw GatewayError.missingAPIKey }
+        let session = MeteringSession(meter: meter, id: context.requestID, accountID: identity.account.id, keyID: identity.key.id)
+        do {
+            return try await create(request, context: context, identity: identity, session: session)
+        } catch {
+            let gatewayError = GatewayError.from(error, logger: context.logger)
+            await session.finish(status: gatewayError.status, error: gatewayError.code ?? gatewayError.type)
+            throw gatewayError
+        }
+    }
+
+    func create(_ request: Request, context: GatewayRequestContext, identity: AuthCache.Identity, session: MeteringSession) async throws -> Response {
         let start = ContinuousClock.now
         let bytes = try await readBody(request)
+        session.update { $0.requestBytes = bytes.count }
         let body: RawJSONObject
         do {
             body = try RawJSONObject(parsing: bytes)
@@ -37,16 +54,36 @@ struct ChatCompletionsController: Sendable {
             throw GatewayError.invalidJSON(error.description)
         }
         let chat = try ChatCompletionRequest.decode(from: bytes)
+        session.update {
+            $0.requestedModel = chat.model
+            $0.stream = chat.isStreaming
+        }
+        let rateLimitHeaders = try meter.admit(identity)
 
         // Settings are read from the cache on every request so a console toggle applies at once.
-        let accountID = context.identity?.account.id ?? Account.defaultAccountID
-        let account = authCache.account(accountID) ?? context.identity?.account
+        let accountID = identity.account.id
+        let account = authCache.account(accountID) ?? identity.account
         let responseFormatType = body[raw: "response_format"].flatMap { try? JSONValue.parse($0) }?["type"]?.stringValue
-        let plan = try planner.plan(
-            chat, responseFormatType: responseFormatType, autoRoutingEnabled: account?.autoRouting ?? true,
-            policy: account?.routing ?? RoutingPolicy(), maxAttempts: limits.maxAttempts
+        let keyLimits = identity.key.limits
+        var policy = account.routing
+        if !keyLimits.allowedModels.isEmpty, chat.model == "auto" {
+            // Auto routing chooses only among the models the key may call.
+            let exact = keyLimits.allowedModels.filter { !$0.hasSuffix("/*") && $0 != "auto" }
+            if !exact.isEmpty, !keyLimits.allowedModels.contains(where: { $0.hasSuffix("/*") }) {
+                policy.allowedModels = policy.allowedModels.isEmpty ? exact : policy.allowedModels.filter(exact.contains)
+            }
+        }
+        var plan = try planner.plan(
+            chat, responseFormatType: responseFormatType, autoRoutingEnabled: account.autoRouting,
+            policy: policy, maxAttempts: limits.maxAttempts
         )
-        let strictParams = account?.strictParams ?? false
+        if !keyLimits.allowedModels.isEmpty {
+            let requestedAllowed = keyLimits.allows(model: chat.model)
+            let named = chat.model != "auto" ? plan.attempts.first?.modelID : nil
+            plan.attempts = plan.attempts.filter { keyLimits.allows(model: $0.modelID) || (requestedAllowed && $0.modelID == named) }
+            guard !plan.attempts.isEmpty else { throw GatewayError.modelNotAllowed(chat.model) }
+        }
+        let strictParams = account.strictParams
         let makeCall: @Sendable (UpstreamTarget) -> UpstreamCall = { target in
             UpstreamCall(body: body, request: chat, target: target, strictParams: strictParams)
         }
@@ -55,18 +92,25 @@ struct ChatCompletionsController: Sendable {
             $0.route = routeSummary
             $0.tier = plan.tier?.rawValue
         }
+        session.update {
+            $0.route = routeSummary
+            $0.tier = plan.tier?.rawValue
+        }
         var logger = context.logger
         if let decision = plan.decision {
             logger.debug("auto routing decision", metadata: ["gr.route": .string(routeSummary ?? ""), "gr.excluded": .string(decision.excluded.joined(separator: "; "))])
         }
         if chat.isStreaming {
-            let percent = account?.routing.hedgingPercent ?? 0
+            let percent = account.routing.hedgingPercent
             var hedging: StreamFailover.Hedging?
             if percent > 0 {
                 hedgeBudget.countRequest(account: accountID)
                 hedging = StreamFailover.Hedging(budget: hedgeBudget, account: accountID, percent: percent)
             }
-            return try await stream(plan: plan, makeCall: makeCall, hedging: hedging, routeSummary: routeSummary, start: start, context: context, logger: &logger)
+            return try await stream(
+                plan: plan, makeCall: makeCall, hedging: hedging, routeSummary: routeSummary, start: start, context: context, session: session,
+                rateLimitHeaders: rateLimitHeaders, logger: &logger
+            )
         }
 
         var failures: [String] = []
@@ -79,7 +123,7 @@ struct ChatCompletionsController: Sendable {
             if index > 0, plan.attempts[index - 1].modelID == target.modelID {
                 try await Task.sleep(for: FailoverPolicy.backoff(attempt: failures.count))
             }
-            describe(target, logger: &logger, report: context.report)
+            describe(target, logger: &logger, report: context.report, session: session)
             let attemptStart = ContinuousClock.now
             let limit = min(limits.attemptTimeout, start + limits.deadline - attemptStart)
             let adapter = adapters.adapter(for: target.provider.kind)
@@ -98,15 +142,30 @@ struct ChatCompletionsController: Sendable {
                 }
                 var headers = gatewayHeaders(
                     target: target, plan: plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted,
-                    routeSummary: routeSummary
+                    routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
                 )
                 headers[.contentType] = "application/json"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: completion.body)))
+                var responseBody = completion.body
+                let failed = failures
+                session.update {
+                    $0.usage = completion.usage
+                    $0.upstreamModel = completion.upstreamModel
+                    $0.firstToken = .now
+                    $0.attempts = Self.attempts(failed, winner: target)
+                    if completion.usage == nil { $0.generatedCharacters = TokenEstimate.generatedCharacters(in: completion.body) }
+                }
+                if let usage = completion.usage {
+                    responseBody = Self.addingCost(Meter.cost(of: usage, target: target), toUsageIn: responseBody)
+                }
+                await session.finish(status: 200)
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: responseBody)))
             } catch {
                 let gatewayError = GatewayError.from(error, logger: logger)
                 metrics.recordUpstreamError(model: Self.label(target), provider: target.provider.id, status: gatewayError.status)
                 guard FailoverPolicy.isRetryable(gatewayError, auto: plan.decision != nil) else {
                     health.release(model: target.modelID, provider: target.provider.id)
+                    let failed = failures + ["\(target.modelID): \(gatewayError.code ?? "HTTP \(gatewayError.status)")"]
+                    session.update { $0.attempts = Self.attempts(failed, winner: nil) }
                     throw gatewayError
                 }
                 health.recordFailure(model: target.modelID, provider: target.provider.id)
@@ -118,6 +177,8 @@ struct ChatCompletionsController: Sendable {
             $0.attempts = failures.count
             $0.failedAttempts = failures
         }
+        let failed = failures
+        session.update { $0.attempts = Self.attempts(failed, winner: nil) }
         throw FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)
     }
 
@@ -142,6 +203,8 @@ struct ChatCompletionsController: Sendable {
         routeSummary: String?,
         start: ContinuousClock.Instant,
         context: GatewayRequestContext,
+        session: MeteringSession,
+        rateLimitHeaders: [String: String],
         logger: inout Logger
     ) async throws -> Response {
         let failover = StreamFailover(
@@ -158,16 +221,22 @@ struct ChatCompletionsController: Sendable {
                 $0.attempts = state.attempts
                 $0.failedAttempts = state.failures
             }
+            let failed = state.failures
+            session.update { $0.attempts = Self.attempts(failed, winner: nil) }
             throw GatewayError.from(error, logger: logger)
         }
-        guard let target = state.current?.target else { throw failover.finalError(state) }
-        describe(target, logger: &logger, report: context.report)
+        guard let target = state.current?.target else {
+            let failed = state.failures
+            session.update { $0.attempts = Self.attempts(failed, winner: nil) }
+            throw failover.finalError(state)
+        }
+        describe(target, logger: &logger, report: context.report, session: session)
         let report = context.report
         let metrics = self.metrics
         let keepAlive = limits.keepAliveInterval
         var headers = gatewayHeaders(
             target: target, plan: plan, attempts: state.attempts, upstreamModel: state.upstreamModel ?? target.upstreamModel, adapted: state.adapted,
-            routeSummary: routeSummary
+            routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
         )
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"
@@ -178,28 +247,55 @@ struct ChatCompletionsController: Sendable {
             defer { state.cancelAll() }
             var usage: Usage?
             var target = target
+            var clientGone = false
+            var generated = 0
+            var patchUsageChunk = false
+            var failure: GatewayError?
+            /// Writes to the client; a failed write means the client went away.
+            func send(_ bytes: [UInt8]) async throws {
+                do {
+                    try await writer.write(ByteBuffer(bytes: bytes))
+                } catch {
+                    clientGone = true
+                    throw error
+                }
+            }
             do {
                 // A model still thinking silently: keep the connection alive while failover remains possible.
                 var progress = progress
                 while progress == .waiting {
-                    try await writer.write(ByteBuffer(bytes: ServerSentEvent.keepAliveFrame))
+                    try await send(ServerSentEvent.keepAliveFrame)
                     progress = try await failover.advance(&state, until: .now + keepAlive)
                 }
-                if let current = state.current?.target { target = current }
+                if let current = state.current?.target {
+                    target = current
+                    session.update { $0.target = current }
+                }
                 metrics.recordTimeToFirstToken(model: Self.label(target), provider: target.provider.id, duration: .now - start)
-                for chunk in state.held { try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: chunk))) }
+                session.update { $0.firstToken = .now }
+                for chunk in state.held {
+                    generated += TokenEstimate.generatedCharacters(in: chunk)
+                    try await send(ServerSentEvent.frame(data: chunk))
+                }
                 // From here the winner's events pass straight through; ticks turn into keep-alives when it is silent.
                 var next: ChatStreamEvent? = state.firstContent
                 var lastWrite = ContinuousClock.now
                 while let event = next {
                     switch event {
-                    case .chunk(let json):
-                        try await writer.write(ByteBuffer(bytes: ServerSentEvent.frame(data: json)))
+                    case .chunk(var json):
+                        if patchUsageChunk, let usage {
+                            json = Self.addingCost(Meter.cost(of: usage, target: target), toUsageIn: json)
+                            patchUsageChunk = false
+                        } else if usage == nil {
+                            generated += TokenEstimate.generatedCharacters(in: json)
+                        }
+                        try await send(ServerSentEvent.frame(data: json))
                         lastWrite = .now
                     case .usage(let reported):
                         usage = reported
+                        patchUsageChunk = true
                     case .done:
-                        try await writer.write(ByteBuffer(bytes: ServerSentEvent.doneFrame))
+                        try await send(ServerSentEvent.doneFrame)
                     }
                     next = nil
                     guard let attempt = state.current else { break }
@@ -210,7 +306,7 @@ struct ChatCompletionsController: Sendable {
                             break waiting
                         case .success(.tick?):
                             if ContinuousClock.now - lastWrite >= keepAlive {
-                                try await writer.write(ByteBuffer(bytes: ServerSentEvent.keepAliveFrame))
+                                try await send(ServerSentEvent.keepAliveFrame)
                                 lastWrite = .now
                             }
                         case .success(.opened?):
@@ -223,24 +319,41 @@ struct ChatCompletionsController: Sendable {
                     }
                 }
             } catch {
-                let error = GatewayError.from(error, logger: Logger(label: "gaterouter.stream"))
-                report.update {
-                    $0.streamError = true
-                    $0.errorCode = error.code ?? error.type
+                if !clientGone {
+                    let error = GatewayError.from(error, logger: Logger(label: "gaterouter.stream"))
+                    failure = error
+                    report.update {
+                        $0.streamError = true
+                        $0.errorCode = error.code ?? error.type
+                    }
+                    metrics.recordUpstreamError(model: Self.label(target), provider: target.provider.id, status: error.status)
+                    try? await writer.write(error.streamFrame)
                 }
-                metrics.recordUpstreamError(model: Self.label(target), provider: target.provider.id, status: error.status)
-                try await writer.write(error.streamFrame)
             }
             report.update {
                 $0.attempts = state.attempts
                 $0.failedAttempts = state.failures
             }
             self.record(usage: usage, target: target, report: report, upstreamModel: state.upstreamModel ?? target.upstreamModel)
-            try await writer.finish(nil)
+            let failed = state.failures
+            let upstreamModel = state.upstreamModel ?? target.upstreamModel
+            let finalTarget = target
+            let gone = clientGone
+            session.update {
+                $0.usage = usage
+                $0.upstreamModel = upstreamModel
+                $0.generatedCharacters = generated
+                $0.attempts = Self.attempts(failed, winner: failure == nil ? finalTarget : nil)
+                $0.cancelled = gone
+            }
+            // The response's status is already 200; an in-band failure or a client that left shows in `error`.
+            await session.finish(status: 200, error: gone ? "client_closed_request" : failure.map { $0.code ?? $0.type })
+            if !gone { try await writer.finish(nil) }
         })
     }
 
-    private func describe(_ target: UpstreamTarget, logger: inout Logger, report: RequestReport) {
+    private func describe(_ target: UpstreamTarget, logger: inout Logger, report: RequestReport, session: MeteringSession) {
+        session.update { $0.target = target }
         report.update {
             $0.model = target.modelID
             $0.provider = target.provider.id
@@ -250,9 +363,13 @@ struct ChatCompletionsController: Sendable {
     }
 
     private func gatewayHeaders(
-        target: UpstreamTarget, plan: RoutePlan, attempts: Int, upstreamModel: String, adapted: [String], routeSummary: String? = nil
+        target: UpstreamTarget, plan: RoutePlan, attempts: Int, upstreamModel: String, adapted: [String], routeSummary: String? = nil,
+        rateLimitHeaders: [String: String] = [:]
     ) -> HTTPFields {
         var headers = HTTPFields()
+        for (name, value) in rateLimitHeaders {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
         if !adapted.isEmpty { headers[.adapted] = adapted.joined(separator: ", ") }
         headers[.upstreamModel] = upstreamModel
         headers[.gatewayModel] = target.modelID
@@ -275,6 +392,32 @@ struct ChatCompletionsController: Sendable {
         if let usage {
             metrics.recordTokens(model: Self.label(target), provider: target.provider.id, prompt: usage.promptTokens, completion: usage.completionTokens)
         }
+    }
+
+    /// The ledger's attempt list from the failure notes (`model: reason`) and the model that answered.
+    static func attempts(_ failures: [String], winner: UpstreamTarget?) -> [LedgerRecord.Attempt] {
+        var attempts = failures.map { note -> LedgerRecord.Attempt in
+            let parts = note.split(separator: ":", maxSplits: 1)
+            let model = String(parts.first ?? "")
+            let provider = model.split(separator: "/").first.map(String.init) ?? ""
+            return LedgerRecord.Attempt(model: model, provider: provider, outcome: parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "failed")
+        }
+        if let winner { attempts.append(.init(model: winner.modelID, provider: winner.provider.id, outcome: "ok")) }
+        return attempts
+    }
+
+    /// Adds `"cost"` (USD, as OpenRouter reports it) to the `usage` object of a completion or chunk; the bytes are
+    /// returned unchanged when there is no usage object.
+    static func addingCost(_ cost: Picodollars, toUsageIn json: [UInt8]) -> [UInt8] {
+        guard var object = try? RawJSONObject(parsing: json), !object.isNullOrAbsent("usage"), let usage = object[raw: "usage"],
+              usage.last == UInt8(ascii: "}")
+        else { return json }
+        var patched = Array(usage.dropLast())
+        while let last = patched.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\n") { patched.removeLast() }
+        if patched.last != UInt8(ascii: "{") { patched.append(UInt8(ascii: ",")) }
+        patched += Array("\"cost\":\(cost.usd)}".utf8)
+        object.set("usage", raw: patched)
+        return object.serialized()
     }
 
     /// The metrics label: the catalog id, or `provider/uncatalogued` so passthrough ids cannot explode cardinality.

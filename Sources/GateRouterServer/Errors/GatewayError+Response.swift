@@ -1,4 +1,5 @@
 import GateRouterWire
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -33,6 +34,9 @@ extension GatewayError {
     var response: Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = retryAfter }
+        for (name, value) in self.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: envelope)))
     }
 

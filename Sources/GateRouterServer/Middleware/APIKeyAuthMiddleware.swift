@@ -13,6 +13,8 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let key = Self.presentedKey(request) else { throw GatewayError.missingAPIKey }
         guard let identity = cache.authenticate(key) else { throw GatewayError.invalidAPIKey }
+        if identity.key.isExpired(at: Date()) { throw GatewayError.expiredAPIKey }
+        if identity.account.suspended { throw GatewayError.accountSuspended }
         var context = context
         context.identity = identity
         context.logger[metadataKey: "gr.key.id"] = .string(identity.key.id)

@@ -1,11 +1,14 @@
 import Foundation
 import Synchronization
 
-/// Spend the request path checks before calling upstream, kept in memory: each account's charges not yet written
-/// to the store, and each key's spend per budget period.
+/// Spend the request path checks before calling upstream, kept in memory: each account's charges that its cached
+/// balance does not include yet, and each key's spend per budget period.
 ///
-/// A charge is counted here when its ledger record is queued, before the store has it, so budgets and balances see
-/// it at once. The account's stored balance (in ``AuthCache``) moves when the batch is written.
+/// A charge counts here from the moment its ledger record is queued. It stays "pending" until a balance read from
+/// the store *after* its batch was written replaces the cached balance: batches are numbered as they are written
+/// (``flushGeneration``), and a reload that started at generation G clears only batches up to G. A batch written
+/// while a reload was reading may then be counted twice for a moment (a balance looks lower than it is until the
+/// next reload), never not at all.
 public final class SpendTracker: Sendable {
     struct KeySpend {
         var total: Picodollars = .zero
@@ -15,9 +18,29 @@ public final class SpendTracker: Sendable {
         var monthStart: Date?
     }
 
+    struct Charges {
+        var byAccount: [String: Picodollars] = [:]
+        var byKey: [String: Picodollars] = [:]
+
+        mutating func add(accountID: String, keyID: String, cost: Picodollars) {
+            byAccount[accountID, default: .zero] = byAccount[accountID, default: .zero] + cost
+            byKey[keyID, default: .zero] = byKey[keyID, default: .zero] + cost
+        }
+
+        mutating func subtract(accountID: String, keyID: String, cost: Picodollars) {
+            let account = byAccount[accountID, default: .zero] - cost
+            byAccount[accountID] = account == .zero ? nil : account
+            let key = byKey[keyID, default: .zero] - cost
+            byKey[keyID] = key == .zero ? nil : key
+        }
+    }
+
     private struct State {
-        var pendingByAccount: [String: Picodollars] = [:]
-        var pendingByKey: [String: Picodollars] = [:]
+        /// Queued, not yet written.
+        var unwritten = Charges()
+        /// Written, by batch generation, not yet covered by a reload.
+        var written: [(generation: Int, charges: Charges)] = []
+        var generation = 0
         var keys: [String: KeySpend] = [:]
     }
 
@@ -25,31 +48,14 @@ public final class SpendTracker: Sendable {
 
     public init() {}
 
-    /// Replaces key spend with totals read from the store (start-up, or to pick up other instances' spending).
-    public func load(total: [String: Picodollars], day: [String: Picodollars], month: [String: Picodollars], now: Date) {
-        let dayStart = BudgetPeriod.day.start(containing: now)
-        let monthStart = BudgetPeriod.month.start(containing: now)
-        state.withLock { state in
-            var keys: [String: KeySpend] = [:]
-            for id in Set(total.keys).union(day.keys).union(month.keys).union(state.pendingByKey.keys) {
-                // Charges queued but not yet stored are not in the store's totals: keep them counted (they are recent,
-                // so they belong to the current day and month).
-                let pending = state.pendingByKey[id] ?? .zero
-                keys[id] = KeySpend(
-                    total: (total[id] ?? .zero) + pending, day: (day[id] ?? .zero) + pending, dayStart: dayStart,
-                    month: (month[id] ?? .zero) + pending, monthStart: monthStart
-                )
-            }
-            state.keys = keys
-        }
-    }
+    /// Batches written so far; read it before reading balances or spend from the store.
+    public var flushGeneration: Int { state.withLock { $0.generation } }
 
     /// Counts a queued record's cost against its account and key.
     public func charge(accountID: String, keyID: String, cost: Picodollars, at date: Date) {
         guard cost != .zero else { return }
         state.withLock { state in
-            state.pendingByAccount[accountID, default: .zero] = state.pendingByAccount[accountID, default: .zero] + cost
-            state.pendingByKey[keyID, default: .zero] = state.pendingByKey[keyID, default: .zero] + cost
+            state.unwritten.add(accountID: accountID, keyID: keyID, cost: cost)
             var spend = state.keys[keyID] ?? KeySpend()
             Self.roll(&spend, to: date)
             spend.total = spend.total + cost
@@ -59,21 +65,53 @@ public final class SpendTracker: Sendable {
         }
     }
 
-    /// The store has taken these charges from the accounts' balances: they are no longer pending.
+    /// The store has written these records (and taken their cost from the balances in the database).
     public func settle(_ records: [LedgerRecord]) {
         state.withLock { state in
+            state.generation += 1
+            var batch = Charges()
             for record in records where record.cost != .zero {
-                let account = state.pendingByAccount[record.accountID, default: .zero] - record.cost
-                state.pendingByAccount[record.accountID] = account == .zero ? nil : account
-                let key = state.pendingByKey[record.keyID, default: .zero] - record.cost
-                state.pendingByKey[record.keyID] = key == .zero ? nil : key
+                state.unwritten.subtract(accountID: record.accountID, keyID: record.keyID, cost: record.cost)
+                batch.add(accountID: record.accountID, keyID: record.keyID, cost: record.cost)
             }
+            state.written.append((state.generation, batch))
         }
     }
 
-    /// Charges queued for an account and not yet in its stored balance.
+    /// Balances were just read from the store by a reload that started at `generation`: the batches written up to
+    /// then are in them.
+    public func balancesReloaded(readAfter generation: Int) {
+        state.withLock { state in state.written.removeAll { $0.generation <= generation } }
+    }
+
+    /// Charges the cached balance of an account does not include yet.
     public func pending(accountID: String) -> Picodollars {
-        state.withLock { $0.pendingByAccount[accountID] ?? .zero }
+        state.withLock { state in
+            state.written.reduce(state.unwritten.byAccount[accountID] ?? .zero) { $0 + ($1.charges.byAccount[accountID] ?? .zero) }
+        }
+    }
+
+    /// Replaces key spend with totals read from the store by a reload that started at `generation`.
+    public func load(total: [String: Picodollars], day: [String: Picodollars], month: [String: Picodollars], readAfter generation: Int, now: Date) {
+        let dayStart = BudgetPeriod.day.start(containing: now)
+        let monthStart = BudgetPeriod.month.start(containing: now)
+        state.withLock { state in
+            // Charges the store's totals cannot include yet (queued, or written after the read began) stay counted;
+            // they are recent, so they belong to the current day and month.
+            var notInStore = state.unwritten.byKey
+            for batch in state.written where batch.generation > generation {
+                for (key, cost) in batch.charges.byKey { notInStore[key, default: .zero] = notInStore[key, default: .zero] + cost }
+            }
+            var keys: [String: KeySpend] = [:]
+            for id in Set(total.keys).union(day.keys).union(month.keys).union(notInStore.keys) {
+                let extra = notInStore[id] ?? .zero
+                keys[id] = KeySpend(
+                    total: (total[id] ?? .zero) + extra, day: (day[id] ?? .zero) + extra, dayStart: dayStart,
+                    month: (month[id] ?? .zero) + extra, monthStart: monthStart
+                )
+            }
+            state.keys = keys
+        }
     }
 
     /// What a key has spent in its budget's current period.

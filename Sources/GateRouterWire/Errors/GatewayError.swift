@@ -15,8 +15,14 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
     public var code: String?
     /// A `Retry-After` value to pass on to the client (upstream rate limits).
     public var retryAfter: String?
+    /// Further response headers the error carries (`x-should-retry`, the gateway's own `x-ratelimit-*`).
+    public var headers: [String: String] = [:]
 
-    public init(status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: String? = nil) {
+    public init(
+        status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: String? = nil,
+        headers: [String: String] = [:]
+    ) {
+        self.headers = headers
         self.status = status
         self.message = message
         self.type = type

@@ -16,14 +16,21 @@ public struct KeyIssuer: Sendable {
         public var secret: String
     }
 
-    public func issue(accountID: String, name: String) async throws -> Issued {
+    /// Issues a key. An account's first key gets the `manage` scope unless told otherwise; later keys `inference`.
+    public func issue(
+        accountID: String, name: String, scope: KeyScope? = nil, limits: KeyLimits = KeyLimits(), expiresAt: Date? = nil
+    ) async throws -> Issued {
         let secret = APIKeyHasher.generate()
+        let isFirst = try await !store.apiKeys().contains { $0.accountID == accountID }
         let record = APIKeyRecord(
-            id: "key_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16),
+            id: APIKeyRecord.makeID(),
             accountID: accountID,
             name: name,
             displayPrefix: APIKeyHasher.displayPrefix(secret),
-            hash: APIKeyHasher.hash(secret)
+            hash: APIKeyHasher.hash(secret),
+            scope: scope ?? (isFirst ? .manage : .inference),
+            limits: limits,
+            expiresAt: expiresAt
         )
         try await store.insertAPIKey(record)
         cache?.insert(key: record)

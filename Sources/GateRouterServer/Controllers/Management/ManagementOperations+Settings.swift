@@ -3,94 +3,10 @@ import GateRouterRouting
 import GateRouterStorage
 import GateRouterWire
 import Hummingbird
-import NIOCore
 
-/// The operator API under `/admin/v1`, enabled only when `GATEROUTER_ADMIN_TOKEN` is set.
-///
-/// Writes go to the store first and then to the in-memory cache, so the request path sees them at once and a restart
-/// keeps them.
-struct AdminController: Sendable {
-    let store: any GatewayStore
-    let authCache: AuthCache
-
-    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
-        group.post("/keys") { request, context in try await self.createKey(request, context: context) }
-        group.get("/keys") { _, _ in try await self.listKeys() }
-        group.get("/settings") { _, _ in try self.settings() }
-        group.patch("/settings") { request, context in try await self.updateSettings(request, context: context) }
-    }
-
-    struct CreateKeyBody: Decodable {
-        var name: String?
-        var accountID: String?
-        enum CodingKeys: String, CodingKey {
-            case name
-            case accountID = "account_id"
-        }
-    }
-
-    struct CreatedKey: Encodable {
-        var id: String
-        /// The secret, shown this once.
-        var key: String
-        var name: String
-        var accountID: String
-        var displayPrefix: String
-        var createdAt: Date
-        enum CodingKeys: String, CodingKey {
-            case id, key, name
-            case accountID = "account_id"
-            case displayPrefix = "display_prefix"
-            case createdAt = "created_at"
-        }
-    }
-
-    func createKey(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let bytes = Array(try await request.body.collect(upTo: 64 << 10).readableBytesView)
-        let body: CreateKeyBody = bytes.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) })
-            ? CreateKeyBody()
-            : try Self.decode(CreateKeyBody.self, from: bytes)
-        let accountID = body.accountID ?? Account.defaultAccountID
-        guard authCache.account(accountID) != nil else {
-            throw GatewayError.invalidValue("account_id", "No account with id '\(accountID)'.")
-        }
-        let issued = try await KeyIssuer(store: store, cache: authCache).issue(accountID: accountID, name: body.name ?? "api key")
-        let created = CreatedKey(
-            id: issued.record.id, key: issued.secret, name: issued.record.name, accountID: accountID,
-            displayPrefix: issued.record.displayPrefix, createdAt: issued.record.createdAt
-        )
-        var response = try ModelsController.json(created)
-        response.status = .created
-        return response
-    }
-
-    struct KeySummary: Encodable {
-        var id: String
-        var name: String
-        var accountID: String
-        var displayPrefix: String
-        var createdAt: Date
-        var revoked: Bool
-        enum CodingKeys: String, CodingKey {
-            case id, name, revoked
-            case accountID = "account_id"
-            case displayPrefix = "display_prefix"
-            case createdAt = "created_at"
-        }
-    }
-
-    func listKeys() async throws -> Response {
-        let keys = try await store.apiKeys().map {
-            KeySummary(id: $0.id, name: $0.name, accountID: $0.accountID, displayPrefix: $0.displayPrefix, createdAt: $0.createdAt, revoked: $0.revoked)
-        }
-        return try ModelsController.json(KeyList(data: keys))
-    }
-
-    struct KeyList: Encodable {
-        var object = "list"
-        var data: [KeySummary]
-    }
-
+/// An account's routing settings, read and changed through `/admin/v1/settings?account_id=` and the account API's
+/// `/api/v1/settings`. Changes go to the store, then the cache, so the next request uses them.
+extension ManagementOperations {
     struct SettingsView: Encodable {
         var accountID: String
         var autoRouting: Bool
@@ -134,8 +50,8 @@ struct AdminController: Sendable {
         }
     }
 
-    func settings() throws -> Response {
-        guard let account = authCache.account(Account.defaultAccountID) else { throw GatewayError.internalError }
+    func settings(accountID: String) throws -> Response {
+        guard let account = authCache.account(accountID) else { throw GatewayError.notFound("account", id: accountID) }
         return try ModelsController.json(SettingsView(account))
     }
 
@@ -169,7 +85,7 @@ struct AdminController: Sendable {
         ]
     }
 
-    func updateSettings(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    func updateSettings(_ request: Request, accountID: String) async throws -> Response {
         let bytes = Array(try await request.body.collect(upTo: 64 << 10).readableBytesView)
         let object: RawJSONObject
         do {
@@ -181,7 +97,7 @@ struct AdminController: Sendable {
             throw GatewayError.invalidValue(unknown.key, "Unknown setting '\(unknown.key)'. Supported: \(SettingsPatch.names.sorted().joined(separator: ", ")).")
         }
         let patch = try Self.decode(SettingsPatch.self, from: bytes)
-        guard var account = authCache.account(Account.defaultAccountID) else { throw GatewayError.internalError }
+        guard var account = authCache.account(accountID) else { throw GatewayError.notFound("account", id: accountID) }
         if let autoRouting = patch.autoRouting { account.autoRouting = autoRouting }
         if let strictParams = patch.strictParams { account.strictParams = strictParams }
         if let strategy = patch.routingStrategy { account.routing.strategy = strategy }
@@ -215,11 +131,4 @@ struct AdminController: Sendable {
         return try ModelsController.json(SettingsView(account))
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw GatewayError(decoding: error)
-        }
-    }
 }
