@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Layer 1: OpenAI wire types, the error envelope and the SSE codec. Knows no HTTP server.
@@ -88,6 +89,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Layer 4c: the PostgreSQL backend, for several gateway instances sharing one state.
+        .target(
+            name: "GateRouterPostgres",
+            dependencies: [
+                "GateRouterStorage",
+                "GateRouterRouting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // A mock OpenAI-compatible upstream for tests, demos and benchmarks.
         .target(
             name: "GateRouterMockProvider",
@@ -107,6 +120,7 @@ let package = Package(
                 "GateRouterRouting",
                 "GateRouterStorage",
                 "GateRouterSQLite",
+                "GateRouterPostgres",
                 "GateRouterMockProvider",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,8 +169,9 @@ let package = Package(
             name: "GateRouterCoreTests",
             dependencies: [
                 "GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting",
-                "GateRouterStorage", "GateRouterSQLite",
+                "GateRouterStorage", "GateRouterSQLite", "GateRouterPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ]

@@ -1,0 +1,66 @@
+import Foundation
+import PostgresNIO
+
+/// Why a PostgreSQL URL could not be used. The message never repeats the URL, which may hold a password.
+public struct PostgresURLError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the URL, without its secrets.
+    public var message: String
+
+    /// Creates an error with `message`.
+    public init(_ message: String) { self.message = message }
+
+    /// The message, prefixed so that logs say which setting it is about.
+    public var description: String { "invalid PostgreSQL URL: " + message }
+}
+
+extension PostgresStore {
+    /// Reads `postgres://user:password@host:port/database` (or `postgresql://`) into a client configuration.
+    ///
+    /// User, password and database are percent-decoded; the port defaults to 5432 and the database to the user's name.
+    /// The one query parameter understood is `sslmode`, with libpq's meanings: `disable`, `allow` and `prefer` (the
+    /// default) connect without TLS, `require` encrypts without checking the certificate, `verify-ca` checks the
+    /// certificate chain and `verify-full` also the host name. Anything else is refused rather than silently ignored.
+    public static func configuration(url text: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
+            throw PostgresURLError("expected postgres://user:password@host:port/database")
+        }
+        guard scheme == "postgres" || scheme == "postgresql" else {
+            throw PostgresURLError("the scheme must be postgres:// or postgresql://, not \(scheme)://")
+        }
+        guard var host = components.host, !host.isEmpty else { throw PostgresURLError("no host") }
+        // An IPv6 literal may come back still bracketed, which a socket address does not accept.
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let user = components.user, !user.isEmpty else { throw PostgresURLError("no user name") }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        guard !path.contains("/") else { throw PostgresURLError("the path must be one database name") }
+
+        var tls = PostgresClient.Configuration.TLS.disable
+        for item in components.queryItems ?? [] {
+            guard item.name == "sslmode" else { throw PostgresURLError("unsupported parameter \(item.name)") }
+            tls = try Self.tls(sslmode: item.value ?? "")
+        }
+        return PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: path.isEmpty ? nil : path, tls: tls
+        )
+    }
+
+    private static func tls(sslmode: String) throws -> PostgresClient.Configuration.TLS {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch sslmode {
+        case "disable", "allow", "prefer":
+            // libpq would try TLS first for allow/prefer; a gateway should say what it wants, so only the modes that
+            // insist on TLS turn it on.
+            return .disable
+        case "require":
+            configuration.certificateVerification = .none
+        case "verify-ca":
+            configuration.certificateVerification = .noHostnameVerification
+        case "verify-full":
+            configuration.certificateVerification = .fullVerification
+        default:
+            throw PostgresURLError("unsupported sslmode \(sslmode)")
+        }
+        return .require(configuration)
+    }
+}
