@@ -6,7 +6,7 @@ struct GateRouterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gaterouter",
         abstract: "A self-hosted, OpenAI-compatible LLM gateway.",
-        subcommands: [ServeCommand.self, MockProviderCommand.self, KeysCommand.self],
+        subcommands: [ServeCommand.self, MockProviderCommand.self, KeysCommand.self, AccountsCommand.self, UsageCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -27,13 +27,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Simulate every provider with the built-in mock, so all features work offline. Answers are not real.")
     var demo = false
 
+    @Option(help: "PostgreSQL URL (postgres://user:password@host:5432/db) for several instances sharing one state (env GATEROUTER_DATABASE_URL; default: SQLite in the data folder).")
+    var database: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env GATEROUTER_LOG_LEVEL; default info).")
     var logLevel: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger = makeLogger(label: "gaterouter", level: logLevel ?? environment["GATEROUTER_LOG_LEVEL"])
-        var configuration: GatewayConfiguration
+        let configuration: GatewayConfiguration
         do {
             configuration = try GatewayConfiguration.load(
                 commandLine: CommandLineSettings(host: host, port: port, dataDirectory: dataDir, configFile: config, isDemo: demo),
@@ -42,8 +45,14 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let state = try await GatewayBootstrap.openSQLite(dataDirectory: configuration.dataDirectory, logger: logger)
+        let databaseURL = database ?? environment["GATEROUTER_DATABASE_URL"]
+        try await GatewayBootstrap.withState(databaseURL: databaseURL, dataDirectory: configuration.dataDirectory, logger: logger) { state in
+            try await run(configuration: configuration, state: state, logger: logger)
+        }
+    }
 
+    private func run(configuration: GatewayConfiguration, state: GatewayBootstrap.Result, logger: Logger) async throws {
+        var configuration = configuration
         guard demo else {
             try await serve(configuration, state: state, logger: logger)
             return

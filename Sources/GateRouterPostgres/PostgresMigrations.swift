@@ -99,6 +99,10 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        Migration(version: "v5-rate-grants", statements: [
+            "ALTER TABLE rate_counts ADD COLUMN granted_requests bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE rate_counts ADD COLUMN granted_tokens bigint NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Applies the migrations `schema_migrations` does not list, in one transaction under the advisory lock: a second

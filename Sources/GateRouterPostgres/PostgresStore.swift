@@ -155,11 +155,12 @@ public struct PostgresStore: GatewayStore, Service {
         return try rows.first?.decode("version") ?? 0
     }
 
-    /// Publishes this instance's counts for `window` and returns the other instances' sums, in one transaction; windows
-    /// more than two minutes older are deleted, and instances count when seen in the last two seconds.
-    public func exchangeRateCounts(instance: String, window: Int64, counts: [String: RateCount]) async throws -> RateExchange {
-        let published = try Self.countsJSON(counts)
-        return try await client.withTransaction(logger: logger) { connection in
+    /// Publishes this instance's use of each rate-limited key in `window` and computes its grants (``RateGrants``) in
+    /// one transaction, under an advisory lock so exchanges of all instances are serialised; windows more than two
+    /// minutes older are deleted, and instances count as alive when seen in the last two seconds.
+    public func exchangeRateCounts(instance: String, window: Int64, usage: [String: RateUsage]) async throws -> RateExchange {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.rateLockKey))", logger: logger)
             // The database's clock rather than this process's: instances on several hosts then agree on who is recent.
             let rows = try await connection.rows(
                 """
@@ -170,34 +171,42 @@ public struct PostgresStore: GatewayStore, Service {
                 logger: logger
             )
             let now: Int64 = try rows.first?.decode("seen_ms") ?? 0
+            try await connection.run("DELETE FROM rate_counts WHERE window_start < \(window - 120)", logger: logger)
+            var alive = Set<String>()
+            for row in try await connection.rows("SELECT instance FROM gateway_instances WHERE seen_ms >= \(now - 2_000)", logger: logger) {
+                alive.insert(try row.decode("instance"))
+            }
+            var stored: [RateRow] = []
+            let windowRows = try await connection.rows(
+                "SELECT instance, key_id, requests, tokens, granted_requests, granted_tokens FROM rate_counts WHERE window_start = \(window)",
+                logger: logger
+            )
+            for row in windowRows {
+                stored.append(RateRow(
+                    instance: try row.decode("instance"), keyID: try row.decode("key_id"),
+                    used: RateCount(requests: try row.decode("requests"), tokens: try row.decode("tokens")),
+                    granted: RateCount(requests: try row.decode("granted_requests"), tokens: try row.decode("granted_tokens"))
+                ))
+            }
+            let instances = max(1, alive.count)
+            let grants = RateGrants.compute(instance: instance, usage: usage, rows: stored, alive: alive, instances: instances)
+            let published = try Self.countsJSON(usage, grants: grants)
             try await connection.run(
                 """
-                INSERT INTO rate_counts (window_start, instance, key_id, requests, tokens)
-                SELECT \(window), \(instance), c.key_id, c.requests, c.tokens
-                FROM jsonb_to_recordset(\(published)::jsonb) AS c (key_id text, requests bigint, tokens bigint)
-                ON CONFLICT (window_start, instance, key_id) DO UPDATE SET requests = excluded.requests, tokens = excluded.tokens
+                INSERT INTO rate_counts (window_start, instance, key_id, requests, tokens, granted_requests, granted_tokens)
+                SELECT \(window), \(instance), c.key_id, c.requests, c.tokens, c.granted_requests, c.granted_tokens
+                FROM jsonb_to_recordset(\(published)::jsonb) AS c (key_id text, requests bigint, tokens bigint, granted_requests bigint, granted_tokens bigint)
+                ON CONFLICT (window_start, instance, key_id) DO UPDATE SET requests = excluded.requests, tokens = excluded.tokens,
+                    granted_requests = excluded.granted_requests, granted_tokens = excluded.granted_tokens
                 """,
                 logger: logger
             )
-            try await connection.run("DELETE FROM rate_counts WHERE window_start < \(window - 120)", logger: logger)
-            var others: [String: RateCount] = [:]
-            let sums = try await connection.rows(
-                """
-                SELECT key_id, SUM(requests)::bigint AS requests, SUM(tokens)::bigint AS tokens FROM rate_counts
-                WHERE window_start = \(window) AND instance <> \(instance) GROUP BY key_id
-                """,
-                logger: logger
-            )
-            for row in sums {
-                others[try row.decode("key_id")] = RateCount(requests: try row.decode("requests"), tokens: try row.decode("tokens"))
-            }
-            let seen = try await connection.rows(
-                "SELECT COUNT(*) AS instances FROM gateway_instances WHERE seen_ms >= \(now - 2_000)", logger: logger
-            )
-            let instances: Int = try seen.first?.decode("instances") ?? 1
-            return RateExchange(others: others, instances: max(1, instances))
+            return RateExchange(grants: grants, instances: instances)
         }
     }
+
+    /// The advisory lock that serialises rate-limit exchanges (distinct from the migrations' lock).
+    static let rateLockKey: Int64 = 0x4752_5261_7465_4C6D
 
     // MARK: Helpers
 
@@ -213,18 +222,25 @@ public struct PostgresStore: GatewayStore, Service {
         try await connection.run("UPDATE change_log SET version = version + 1 WHERE id = 1", logger: logger)
     }
 
-    /// One JSON array for all of this instance's counts, so that publishing them is one statement however many keys.
-    static func countsJSON(_ counts: [String: RateCount]) throws -> String {
+    /// One JSON array for all of this instance's counts and grants, so that publishing them is one statement however
+    /// many keys.
+    static func countsJSON(_ usage: [String: RateUsage], grants: [String: RateCount]) throws -> String {
         // Field names are the column names that `jsonb_to_recordset` reads.
         struct Published: Encodable {
             var keyID: String
             var requests: Int
             var tokens: Int
+            var grantedRequests: Int
+            var grantedTokens: Int
             enum CodingKeys: String, CodingKey {
                 case keyID = "key_id", requests, tokens
+                case grantedRequests = "granted_requests", grantedTokens = "granted_tokens"
             }
         }
-        return try StoreJSON.encode(counts.map { Published(keyID: $0.key, requests: $0.value.requests, tokens: $0.value.tokens) })
+        return try StoreJSON.encode(usage.map {
+            let grant = grants[$0.key] ?? RateCount()
+            return Published(keyID: $0.key, requests: $0.value.used.requests, tokens: $0.value.used.tokens, grantedRequests: grant.requests, grantedTokens: grant.tokens)
+        })
     }
 
     static func account(_ row: PostgresRandomAccessRow) throws -> Account {

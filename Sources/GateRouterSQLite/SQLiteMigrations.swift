@@ -94,6 +94,12 @@ enum SQLiteMigrations {
                 t.primaryKey(["window", "instance", "key_id"])
             }
         }
+        migrator.registerMigration("v5-rate-grants") { db in
+            try db.alter(table: "rate_counts") { t in
+                t.add(column: "granted_requests", .integer).notNull().defaults(to: 0)
+                t.add(column: "granted_tokens", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 }

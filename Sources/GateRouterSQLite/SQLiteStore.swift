@@ -19,7 +19,19 @@ public struct SQLiteStore: GatewayStore {
     }
 
     public func migrate() async throws {
-        try SQLiteMigrations.migrator.migrate(pool)
+        // Two processes starting on a fresh file at once (a gateway and the CLI) can both see a migration as pending;
+        // the loser fails with "already exists" after the winner committed. Trying again sees it applied.
+        var attempt = 0
+        while true {
+            do {
+                try SQLiteMigrations.migrator.migrate(pool)
+                return
+            } catch {
+                attempt += 1
+                guard attempt < 5 else { throw error }
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+            }
+        }
     }
 
     // MARK: Accounts
@@ -179,29 +191,33 @@ public struct SQLiteStore: GatewayStore {
         try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT version FROM change_log WHERE id = 1") ?? 0 }
     }
 
-    public func exchangeRateCounts(instance: String, window: Int64, counts: [String: RateCount]) async throws -> RateExchange {
+    public func exchangeRateCounts(instance: String, window: Int64, usage: [String: RateUsage]) async throws -> RateExchange {
         let now = Self.milliseconds(Date())
+        // One write transaction: SQLite serialises it with every other instance's exchange.
         return try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO gateway_instances (instance, seen_ms) VALUES (?, ?) ON CONFLICT(instance) DO UPDATE SET seen_ms = excluded.seen_ms",
                 arguments: [instance, now]
             )
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO rate_counts (window, instance, key_id, requests, tokens) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(window, instance, key_id) DO UPDATE SET requests = excluded.requests, tokens = excluded.tokens
-                """)
-            for (key, count) in counts {
-                try upsert.execute(arguments: [window, instance, key, count.requests, count.tokens])
-            }
             try db.execute(sql: "DELETE FROM rate_counts WHERE window < ?", arguments: [window - 120])
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT key_id, SUM(requests) AS requests, SUM(tokens) AS tokens FROM rate_counts WHERE window = ? AND instance <> ? GROUP BY key_id",
-                arguments: [window, instance]
-            )
-            let instances = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_instances WHERE seen_ms >= ?", arguments: [now - 2_000]) ?? 1
-            var others: [String: RateCount] = [:]
-            for row in rows { others[row["key_id"]] = RateCount(requests: row["requests"], tokens: row["tokens"]) }
-            return RateExchange(others: others, instances: max(1, instances))
+            let alive = Set(try String.fetchAll(db, sql: "SELECT instance FROM gateway_instances WHERE seen_ms >= ?", arguments: [now - 2_000]))
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM rate_counts WHERE window = ?", arguments: [window]).map { row in
+                RateRow(
+                    instance: row["instance"], keyID: row["key_id"], used: RateCount(requests: row["requests"], tokens: row["tokens"]),
+                    granted: RateCount(requests: row["granted_requests"], tokens: row["granted_tokens"])
+                )
+            }
+            let grants = RateGrants.compute(instance: instance, usage: usage, rows: rows, alive: alive, instances: max(1, alive.count))
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO rate_counts (window, instance, key_id, requests, tokens, granted_requests, granted_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(window, instance, key_id) DO UPDATE SET requests = excluded.requests, tokens = excluded.tokens,
+                    granted_requests = excluded.granted_requests, granted_tokens = excluded.granted_tokens
+                """)
+            for (key, own) in usage {
+                let grant = grants[key] ?? RateCount()
+                try upsert.execute(arguments: [window, instance, key, own.used.requests, own.used.tokens, grant.requests, grant.tokens])
+            }
+            return RateExchange(grants: grants, instances: max(1, alive.count))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GateRouterPostgres
 import GateRouterSQLite
 import GateRouterStorage
 import Logging
@@ -12,6 +13,32 @@ public struct GatewayBootstrap: Sendable {
         public var spend: SpendTracker
         /// The default account's first key, returned only on the start that created the account.
         public var firstStartKey: String?
+    }
+
+    /// Opens the store — PostgreSQL when `databaseURL` is given (`postgres://…`), else SQLite in `dataDirectory` —
+    /// prepares it, runs `body`, and closes it. PostgreSQL's connection pool runs as a child task for as long as
+    /// `body` does, so a gateway serving from it keeps it until its own graceful shutdown (ledger flush included)
+    /// has finished.
+    public static func withState<T: Sendable>(
+        databaseURL: String?, dataDirectory: String, logger: Logger, _ body: (Result) async throws -> T
+    ) async throws -> T {
+        guard let databaseURL, !databaseURL.isEmpty else {
+            return try await body(openSQLite(dataDirectory: dataDirectory, logger: logger))
+        }
+        let store = try PostgresStore(url: databaseURL, logger: logger)
+        // The connection pool runs in its own task, stopped only after `body` has returned: cancelling the caller
+        // first stops the gateway, whose ledger flush still needs the database, and only then the pool.
+        let pool = Task { await store.run() }
+        do {
+            let value = try await body(prepare(store: store, logger: logger))
+            pool.cancel()
+            await pool.value
+            return value
+        } catch {
+            pool.cancel()
+            await pool.value
+            throw error
+        }
     }
 
     /// Opens (creating) `<dataDirectory>/gaterouter.sqlite`, migrates it and loads keys and accounts into memory.

@@ -4,10 +4,10 @@ import Synchronization
 /// Per-key requests-per-minute and tokens-per-minute limits over fixed one-minute windows (aligned to the Unix
 /// minute, so every instance agrees on them), decided in memory.
 ///
-/// Several gateway instances share a key's limit through the store: every ``syncInterval`` each publishes its counts
-/// and learns the others' (``RateExchange``). Between two exchanges an instance may use at most its share of what was
-/// left, `ceil(remaining / instances)`, so together they cannot pass the limit by more than one request per
-/// instance however fast requests arrive, and an idle instance's share returns to the busy ones at the next exchange.
+/// Alone, an instance counts exactly. When several gateway instances share a database, each may use only what the
+/// store granted it at its last exchange (every 100 ms, see ``RateGrants``): grants never add up past a limit, so the
+/// instances together never admit more than it. Grants for the next window are taken shortly before it starts, so a
+/// new minute does not begin with refusals.
 public final class RateLimiter: Sendable {
     public struct Decision: Sendable, Equatable {
         public var allowed: Bool
@@ -23,21 +23,31 @@ public final class RateLimiter: Sendable {
 
     struct KeyWindow {
         var window: Int64
-        /// Used by this instance in the window, in all.
-        var localRequests = 0
-        var localTokens = 0
-        /// Used by this instance since the last exchange.
-        var sinceSyncRequests = 0
-        var sinceSyncTokens = 0
-        /// What the other instances had used at the last exchange.
-        var remote = RateCount()
-        var instances = 1
-        /// Limits seen at the last request (what the exchange computes shares from).
-        var requestLimit: Int?
-        var tokenLimit: Int?
+        var requests = 0
+        var tokens = 0
+        /// What the last exchange allowed this instance to have used in `window`; nil before the first.
+        var grant: RateCount?
+        /// When that grant was given: an instance that cannot reach the store stops using it after a second, before
+        /// the others (which wait two seconds) consider it gone and take its share.
+        var grantedAt: Date?
+        /// A grant already taken for the window after `window`.
+        var nextGrant: RateCount?
+
+        mutating func roll(to window: Int64) {
+            guard window != self.window else { return }
+            let carried = window == self.window + 60 ? nextGrant : nil
+            let at = carried == nil ? nil : grantedAt
+            self = KeyWindow(window: window, grant: carried, grantedAt: at)
+        }
     }
 
-    private let windows = Mutex([String: KeyWindow]())
+    private struct State {
+        var keys: [String: KeyWindow] = [:]
+        /// Instances sharing the store at the last exchange.
+        var instances = 1
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -48,36 +58,37 @@ public final class RateLimiter: Sendable {
     /// Counts one request against `keyID` when its limits allow it.
     public func admit(keyID: String, limits: KeyLimits, now: Date = Date()) -> Decision {
         let window = Self.window(containing: now)
-        let reset = max(1, Int(Double(window + 60) - now.timeIntervalSince1970.rounded(.up)))
+        let reset = max(1, Int((Double(window + 60) - now.timeIntervalSince1970).rounded(.up)))
         guard limits.requestsPerMinute != nil || limits.tokensPerMinute != nil else {
             return Decision(allowed: true, resetSeconds: reset)
         }
-        return windows.withLock { windows in
-            var entry = windows[keyID].flatMap { $0.window == window ? $0 : nil } ?? KeyWindow(window: window)
-            entry.requestLimit = limits.requestsPerMinute
-            entry.tokenLimit = limits.tokensPerMinute
+        return state.withLock { state in
+            var entry = state.keys[keyID] ?? KeyWindow(window: window)
+            entry.roll(to: window)
+            // Shared: what was granted (nothing before the first exchange). Alone: the limit itself.
+            let shared = state.instances > 1
+            if shared, let at = entry.grantedAt, now.timeIntervalSince(at) > 1 { entry.grant = RateCount(requests: entry.requests, tokens: entry.tokens) }
             var decision = Decision(allowed: true, requestLimit: limits.requestsPerMinute, tokenLimit: limits.tokensPerMinute, resetSeconds: reset)
             if let limit = limits.requestsPerMinute {
-                let used = entry.localRequests + entry.remote.requests
-                if used >= limit || entry.sinceSyncRequests >= Self.share(limit - (used - entry.sinceSyncRequests), entry.instances) {
+                // Before its first grant a key may take one request per instance: the exchange that follows (within
+                // a tenth of a second) brings the grant.
+                let allowance = shared ? min(limit, entry.grant?.requests ?? 1) : limit
+                if entry.requests >= allowance {
                     decision.allowed = false
                     decision.exceeded = "requests"
                 }
-                decision.remainingRequests = max(0, limit - used - (decision.allowed ? 1 : 0))
+                decision.remainingRequests = max(0, limit - entry.requests - (decision.allowed ? 1 : 0))
             }
             if let limit = limits.tokensPerMinute {
-                let used = entry.localTokens + entry.remote.tokens
-                if decision.allowed, used >= limit || entry.sinceSyncTokens >= Self.share(limit - (used - entry.sinceSyncTokens), entry.instances) {
+                let allowance = shared ? min(limit, entry.grant?.tokens ?? limit) : limit
+                if decision.allowed, entry.tokens >= allowance {
                     decision.allowed = false
                     decision.exceeded = "tokens"
                 }
-                decision.remainingTokens = max(0, limit - used)
+                decision.remainingTokens = max(0, limit - entry.tokens)
             }
-            if decision.allowed {
-                entry.localRequests += 1
-                entry.sinceSyncRequests += 1
-            }
-            windows[keyID] = entry
+            if decision.allowed { entry.requests += 1 }
+            state.keys[keyID] = entry
             return decision
         }
     }
@@ -86,44 +97,48 @@ public final class RateLimiter: Sendable {
     public func record(tokens: Int, keyID: String, at date: Date = Date()) {
         guard tokens > 0 else { return }
         let window = Self.window(containing: date)
-        windows.withLock { windows in
-            guard var entry = windows[keyID], entry.window == window else { return }
-            entry.localTokens += tokens
-            entry.sinceSyncTokens += tokens
-            windows[keyID] = entry
+        state.withLock { state in
+            guard var entry = state.keys[keyID], entry.window == window else { return }
+            entry.tokens += tokens
+            state.keys[keyID] = entry
         }
     }
 
-    /// This instance's counts in `window`, for keys that have a limit, to publish.
-    public func localCounts(window: Int64) -> [String: RateCount] {
-        windows.withLock { windows in
-            var counts: [String: RateCount] = [:]
-            for (key, entry) in windows where entry.window == window {
-                counts[key] = RateCount(requests: entry.localRequests, tokens: entry.localTokens)
+    /// This instance's use in `window` of the rate-limited keys it has seen lately (`limits` gives each key's
+    /// limits), to exchange; keys it has not seen need no grant here.
+    public func usage(window: Int64, limits: (String) -> KeyLimits?) -> [String: RateUsage] {
+        state.withLock { state in
+            var usage: [String: RateUsage] = [:]
+            for key in state.keys.keys {
+                guard let limit = limits(key), limit.requestsPerMinute != nil || limit.tokensPerMinute != nil else { continue }
+                let entry = state.keys[key].flatMap { $0.window == window ? $0 : nil }
+                usage[key] = RateUsage(
+                    used: RateCount(requests: entry?.requests ?? 0, tokens: entry?.tokens ?? 0),
+                    limit: RateCount(requests: limit.requestsPerMinute ?? RateCount.unlimited.requests, tokens: limit.tokensPerMinute ?? RateCount.unlimited.tokens)
+                )
             }
-            return counts
+            return usage
         }
     }
 
-    /// Takes in the other instances' counts for `window`; each instance's share between exchanges restarts.
-    public func apply(_ exchange: RateExchange, window: Int64) {
-        windows.withLock { windows in
-            for key in Set(windows.keys).union(exchange.others.keys) {
-                var entry = windows[key].flatMap { $0.window == window ? $0 : nil } ?? KeyWindow(window: window)
-                entry.remote = exchange.others[key] ?? RateCount()
-                entry.instances = max(1, exchange.instances)
-                entry.sinceSyncRequests = 0
-                entry.sinceSyncTokens = 0
-                windows[key] = entry
+    /// Takes in an exchange's grants for `window` (the current window, or the next one).
+    public func apply(_ exchange: RateExchange, window: Int64, now: Date = Date()) {
+        let current = Self.window(containing: now)
+        state.withLock { state in
+            state.instances = max(1, exchange.instances)
+            for (key, grant) in exchange.grants {
+                var entry = state.keys[key] ?? KeyWindow(window: current)
+                entry.roll(to: current)
+                if window == current {
+                    entry.grant = grant
+                    entry.grantedAt = now
+                } else if window == current + 60 {
+                    entry.nextGrant = grant
+                    entry.grantedAt = now
+                }
+                state.keys[key] = entry
             }
-            windows = windows.filter { $0.value.window >= window }
+            state.keys = state.keys.filter { $0.value.window >= current }
         }
-    }
-
-    /// An instance's share of `remaining` until the next exchange; alone, all of it.
-    static func share(_ remaining: Int, _ instances: Int) -> Int {
-        guard instances > 1 else { return Int.max }
-        guard remaining > 0 else { return 0 }
-        return (remaining + instances - 1) / instances
     }
 }

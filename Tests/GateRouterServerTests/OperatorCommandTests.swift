@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import Foundation
+import GateRouterSQLite
+import GateRouterStorage
+import NIOCore
+import Synchronization
+import Testing
+
+/// The operator commands and graceful shutdown, on the real `gaterouter` binary.
+@Suite struct OperatorCommandTests {
+    static let enabled = FileManager.default.isExecutableFile(atPath: CommandLineTests.binary) || ProcessInfo.processInfo.environment["CI"] == "true"
+
+    /// Runs `gaterouter` to completion and returns its exit status and standard output.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GATEROUTER_") }
+        environment["GATEROUTER_LOG_LEVEL"] = "warning"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func startDemo(dataDirectory: String) async throws -> (CommandLineTests.RunningCommand, baseURL: String, key: String) {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("_API_KEY") && !$0.key.hasPrefix("GATEROUTER_") }
+        environment["GATEROUTER_LOG_LEVEL"] = "warning"
+        let command = try CommandLineTests.RunningCommand(
+            arguments: ["serve", "--demo", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory], environment: environment
+        )
+        let banner = try await command.wait(for: "Models:")
+        let baseURL = try #require(CommandLineTests.value(after: "Base URL:", in: banner))
+        let key = try #require(CommandLineTests.value(after: "API key:", in: banner))
+        return (command, baseURL, key)
+    }
+
+    static func chat(_ client: HTTPClient, baseURL: String, key: String) async throws -> (status: Int, requestID: String?) {
+        var request = HTTPClientRequest(url: baseURL + "/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "Bearer \(key)")
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"deepseek/deepseek-v3.2","messages":[{"role":"user","content":"hi"}]}"#))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), response.headers.first(name: "x-request-id"))
+    }
+
+    @Test(.enabled(if: enabled))
+    func cliChangesReachARunningGatewayWithinASecond() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gr-ops-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let (gateway, baseURL, _) = try await Self.startDemo(dataDirectory: dataDirectory)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let created = try Self.run(["accounts", "create", "--name", "Ops", "--balance", "2", "--data-dir", dataDirectory])
+            #expect(created.status == 0 && created.output.hasPrefix("acct_"))
+            let key = try Self.run(["keys", "create", "--account", created.output, "--rpm", "100", "--data-dir", dataDirectory])
+            #expect(key.status == 0 && key.output.hasPrefix("gr-"))
+
+            // The running gateway picks the new key up from the shared SQLite file within a second.
+            let start = ContinuousClock.now
+            var status = 0
+            while ContinuousClock.now - start < .seconds(3) {
+                status = try await Self.chat(client, baseURL: baseURL, key: key.output).status
+                if status == 200 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(status == 200)
+            #expect(ContinuousClock.now - start < .milliseconds(1500), "took \(ContinuousClock.now - start)")
+
+            let listed = try Self.run(["keys", "list", "--account", created.output, "--data-dir", dataDirectory])
+            let keyID = try #require(listed.output.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
+            #expect(try Self.run(["keys", "revoke", keyID, "--data-dir", dataDirectory]).status == 0)
+            let revokedAt = ContinuousClock.now
+            while ContinuousClock.now - revokedAt < .seconds(3) {
+                status = try await Self.chat(client, baseURL: baseURL, key: key.output).status
+                if status == 401 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(status == 401)
+            #expect(ContinuousClock.now - revokedAt < .milliseconds(1500))
+
+            let credited = try Self.run(["accounts", "credit", created.output, "0.5", "--data-dir", dataDirectory])
+            #expect(credited.status == 0 && Decimal(string: credited.output) ?? 0 > 2, "balance after a credit: \(credited.output)")
+            #expect(try Self.run(["accounts", "credit", "acct_missing", "1", "--data-dir", dataDirectory]).status != 0)
+        } catch {
+            try? await client.shutdown()
+            _ = await gateway.terminate()
+            throw error
+        }
+        try await client.shutdown()
+        #expect(await gateway.terminate() == 0)
+        let usage = try Self.run(["usage", "--group-by", "model", "--csv", "--data-dir", dataDirectory])
+        #expect(usage.output.contains("deepseek/deepseek-v3.2,"), "\(usage.output)")
+    }
+
+    @Test(.enabled(if: enabled))
+    func sigtermUnderLoadLosesNoRecord() async throws {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gr-term-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let (gateway, baseURL, key) = try await Self.startDemo(dataDirectory: dataDirectory)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        final class Load: Sendable {
+            let acknowledged = Mutex<[String]>([])
+            let stopping = Atomic<Bool>(false)
+        }
+        let load = Load()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    // Each worker sends requests until the gateway stops accepting them.
+                    while true {
+                        guard let reply = try? await Self.chat(client, baseURL: baseURL, key: key) else { return }
+                        if reply.status == 200, let id = reply.requestID { load.acknowledged.withLock { $0.append(id) } }
+                        if load.stopping.load(ordering: .relaxed), reply.status != 200 { return }
+                    }
+                }
+            }
+            try await Task.sleep(for: .seconds(2))
+            load.stopping.store(true, ordering: .relaxed)
+            #expect(await gateway.terminate() == 0, "SIGTERM under load shuts down cleanly")
+            try await group.waitForAll()
+        }
+        try await client.shutdown()
+
+        let answered = load.acknowledged.withLock { $0 }
+        #expect(answered.count > 5, "the load was real: \(answered.count) answered")
+        let store = try SQLiteStore(path: dataDirectory + "/gaterouter.sqlite")
+        let records = try await store.usage(UsageQuery(limit: 1_000_000))
+        let recorded = Set(records.map(\.id))
+        let missing = answered.filter { !recorded.contains($0) }
+        #expect(missing.isEmpty, "\(missing.count) answered requests have no ledger record")
+        #expect(recorded.count == records.count, "no record twice")
+    }
+}
