@@ -71,14 +71,14 @@ struct AccountsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Suspend an account: its keys are refused within a second.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The account id.") var id: String
-        func run() async throws { try await setSuspended(true, id: id, store: store) }
+        func run() async throws { try await AccountsCommand.setSuspended(true, id: id, store: store) }
     }
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resume a suspended account.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The account id.") var id: String
-        func run() async throws { try await setSuspended(false, id: id, store: store) }
+        func run() async throws { try await AccountsCommand.setSuspended(false, id: id, store: store) }
     }
 
     static func setSuspended(_ suspended: Bool, id: String, store: StoreOptions) async throws {
@@ -89,8 +89,4 @@ struct AccountsCommand: AsyncParsableCommand {
         }
         print("\(suspended ? "suspended" : "resumed") \(id)")
     }
-}
-
-private func setSuspended(_ suspended: Bool, id: String, store: StoreOptions) async throws {
-    try await AccountsCommand.setSuspended(suspended, id: id, store: store)
 }

@@ -79,15 +79,6 @@ public final class AuthCache: Sendable {
 
     public func insert(key: APIKeyRecord) { upsert(key: key) }
 
-    /// Moves an account's cached balance by `delta` (a charge is negative), mirroring what the store did.
-    public func adjustBalance(accountID: String, by delta: Picodollars) {
-        state.withLock { state in
-            guard var account = state.accounts[accountID] else { return }
-            account.balance = account.balance + delta
-            state.accounts[accountID] = account
-        }
-    }
-
     /// Sets cached balances to what the store reports (which already includes every flushed charge).
     public func setBalances(_ balances: [String: Picodollars]) {
         state.withLock { state in

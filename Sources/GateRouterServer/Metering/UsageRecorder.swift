@@ -75,9 +75,6 @@ public final class UsageRecorder: Service, Sendable {
         return queued
     }
 
-    /// Records queued and not yet written.
-    public var backlog: Int { state.withLock { $0.queue.count } }
-
     /// Records written since start.
     public var written: Int { state.withLock { $0.written } }
 
