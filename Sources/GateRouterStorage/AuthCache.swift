@@ -16,6 +16,8 @@ public final class AuthCache: Sendable {
         var keysByHash: [String: APIKeyRecord] = [:]
         var keysByID: [String: APIKeyRecord] = [:]
         var accounts: [String: Account] = [:]
+        /// Counts writes made by this process (``upsert(account:)``, ``upsert(key:)``, ``setBalances(_:)``).
+        var localWrites: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -26,11 +28,31 @@ public final class AuthCache: Sendable {
 
     /// Replaces everything with what the store holds now (start-up, or a change made by another process).
     public func replaceAll(accounts: [Account], keys: [APIKeyRecord]) {
+        state.withLock { state in Self.replace(&state, accounts: accounts, keys: keys) }
+    }
+
+    /// A token to take before reading the store for ``replaceAll(accounts:keys:readAfter:)``.
+    public var writeGeneration: UInt64 {
+        state.withLock { $0.localWrites }
+    }
+
+    /// Replaces everything with a snapshot read from the store, unless this process wrote to the cache after
+    /// `generation` was taken: the snapshot may then predate that write (an account created here a moment ago, a
+    /// key revoked here) and would undo it until the next reload. Returns false when it was dropped; the caller
+    /// reads again.
+    @discardableResult
+    public func replaceAll(accounts: [Account], keys: [APIKeyRecord], readAfter generation: UInt64) -> Bool {
         state.withLock { state in
-            state.accounts = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
-            state.keysByID = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
-            state.keysByHash = Dictionary(keys.filter { !$0.revoked }.map { ($0.hash, $0) }, uniquingKeysWith: { $1 })
+            guard state.localWrites == generation else { return false }
+            Self.replace(&state, accounts: accounts, keys: keys)
+            return true
         }
+    }
+
+    private static func replace(_ state: inout State, accounts: [Account], keys: [APIKeyRecord]) {
+        state.accounts = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        state.keysByID = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+        state.keysByHash = Dictionary(keys.filter { !$0.revoked }.map { ($0.hash, $0) }, uniquingKeysWith: { $1 })
     }
 
     /// The key and account a presented secret belongs to, or nil (unknown or revoked). Expiry and suspension are
@@ -65,7 +87,10 @@ public final class AuthCache: Sendable {
     }
 
     public func upsert(account: Account) {
-        state.withLock { $0.accounts[account.id] = account }
+        state.withLock { state in
+            state.accounts[account.id] = account
+            state.localWrites += 1
+        }
     }
 
     /// Adds or replaces a key; a revoked key stops authenticating at once.
@@ -74,15 +99,29 @@ public final class AuthCache: Sendable {
             if let previous = state.keysByID[key.id], previous.hash != key.hash { state.keysByHash[previous.hash] = nil }
             state.keysByID[key.id] = key
             state.keysByHash[key.hash] = key.revoked ? nil : key
+            state.localWrites += 1
         }
     }
 
     public func insert(key: APIKeyRecord) { upsert(key: key) }
 
-    /// Sets cached balances to what the store reports (which already includes every flushed charge).
+    /// Sets cached balances to what the store reports (which already includes every flushed charge), after a
+    /// write made here (credits added).
     public func setBalances(_ balances: [String: Picodollars]) {
         state.withLock { state in
             for (id, balance) in balances { state.accounts[id]?.balance = balance }
+            state.localWrites += 1
+        }
+    }
+
+    /// Sets balances read from the store, unless this process wrote to the cache after `generation` was taken (see
+    /// ``replaceAll(accounts:keys:readAfter:)``). Returns false when they were dropped.
+    @discardableResult
+    public func setBalances(_ balances: [String: Picodollars], readAfter generation: UInt64) -> Bool {
+        state.withLock { state in
+            guard state.localWrites == generation else { return false }
+            for (id, balance) in balances { state.accounts[id]?.balance = balance }
+            return true
         }
     }
 }

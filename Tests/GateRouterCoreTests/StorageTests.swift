@@ -37,6 +37,58 @@ import Testing
         #expect(cache.authenticate(orphan) == nil)
         #expect(cache.authenticate(live + "x") == nil)
     }
+
+    /// A reload reads the store while the admin API writes here: a snapshot read before the write must not undo it.
+    @Test func aSnapshotReadBeforeALocalWriteIsDroppedNotApplied() {
+        let old = Account(id: "old", name: "Old", prepaid: true, balance: Picodollars(5))
+        let cache = AuthCache(accounts: [old])
+        let before = cache.writeGeneration
+        let created = Account(id: "new", name: "New")
+        let secret = APIKeyHasher.generate()
+        cache.upsert(account: created)
+        cache.insert(key: APIKeyRecord(id: "k", accountID: "new", name: "", displayPrefix: "", hash: APIKeyHasher.hash(secret)))
+        #expect(!cache.replaceAll(accounts: [old], keys: [], readAfter: before), "stale: read before the writes")
+        #expect(!cache.setBalances(["new": Picodollars(0)], readAfter: before))
+        #expect(cache.account("new") != nil && cache.authenticate(secret)?.account.id == "new")
+
+        let after = cache.writeGeneration
+        #expect(cache.setBalances(["old": Picodollars(3)], readAfter: after))
+        #expect(cache.account("old")?.balance == Picodollars(3))
+        #expect(cache.replaceAll(accounts: [old], keys: [], readAfter: after), "nothing written here since: applied")
+        #expect(cache.account("new") == nil && cache.authenticate(secret) == nil)
+    }
+}
+
+@Suite struct RateLimiterTests {
+    static let limits = KeyLimits(requestsPerMinute: 5)
+    static let start = Date(timeIntervalSince1970: 1_700_000_040)
+
+    @Test func aloneItCountsExactlyAndRefusesWithTheTimeToTheNextWindow() {
+        let limiter = RateLimiter()
+        let decisions = (0..<7).map { _ in limiter.admit(keyID: "k", limits: Self.limits, now: Self.start.addingTimeInterval(10)) }
+        #expect(decisions.map(\.allowed) == [true, true, true, true, true, false, false])
+        #expect(decisions[4].remainingRequests == 0 && decisions[5].exceeded == "requests" && decisions[5].resetSeconds == 50)
+        #expect(limiter.admit(keyID: "k", limits: Self.limits, now: Self.start.addingTimeInterval(60)).allowed, "a new minute")
+    }
+
+    @Test func sharedItUsesOnlyItsGrantAndOnlyForASecondAfterTheExchangeBegan() {
+        let limiter = RateLimiter()
+        let window = RateLimiter.window(containing: Self.start)
+        let requested = Self.start.addingTimeInterval(1)
+        // The answer arrives 0.8 s after the exchange began; the grant lives until 1 s after the beginning.
+        limiter.apply(RateExchange(grants: ["k": RateCount(requests: 3, tokens: RateCount.unlimited.tokens)], instances: 2),
+                      window: window, requestedAt: requested, now: requested.addingTimeInterval(0.8))
+        let soon = requested.addingTimeInterval(0.5)
+        #expect(limiter.admit(keyID: "k", limits: Self.limits, now: soon).allowed)
+        #expect(limiter.admit(keyID: "k", limits: Self.limits, now: soon).allowed)
+        let later = requested.addingTimeInterval(1.1)
+        #expect(!limiter.admit(keyID: "k", limits: Self.limits, now: later).allowed, "a stale grant shrinks to what was used")
+
+        let fresh = RateLimiter()
+        fresh.apply(RateExchange(grants: ["k": RateCount(requests: 3, tokens: RateCount.unlimited.tokens)], instances: 2),
+                    window: window, requestedAt: requested, now: requested)
+        #expect((0..<5).map { _ in fresh.admit(keyID: "k", limits: Self.limits, now: soon).allowed } == [true, true, true, false, false])
+    }
 }
 
 @Suite struct SQLiteStoreTests {

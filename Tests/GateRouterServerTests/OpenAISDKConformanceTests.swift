@@ -46,11 +46,11 @@ import Testing
         }
     }
 
-    /// Runs `process` to completion, collecting stdout and stderr without blocking.
-    static func run(_ process: Process) async throws -> (Int32, Data) {
+    /// Runs `process` to completion, collecting stdout (and stderr, unless `standardError` is false) without blocking.
+    static func run(_ process: Process, standardError: Bool = true) async throws -> (Int32, Data) {
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = output
+        process.standardError = standardError ? output : FileHandle.nullDevice
         let collected = OutputCollector()
         output.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in

@@ -12,20 +12,15 @@ import Testing
     static let enabled = FileManager.default.isExecutableFile(atPath: CommandLineTests.binary) || ProcessInfo.processInfo.environment["CI"] == "true"
 
     /// Runs `gaterouter` to completion and returns its exit status and standard output.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GATEROUTER_") }
         environment["GATEROUTER_LOG_LEVEL"] = "warning"
         process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let (status, data) = try await OpenAISDKConformanceTests.run(process, standardError: false)
+        return (status, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     static func startDemo(dataDirectory: String) async throws -> (CommandLineTests.RunningCommand, baseURL: String, key: String) {
@@ -58,9 +53,9 @@ import Testing
         let (gateway, baseURL, _) = try await Self.startDemo(dataDirectory: dataDirectory)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            let created = try Self.run(["accounts", "create", "--name", "Ops", "--balance", "2", "--data-dir", dataDirectory])
+            let created = try await Self.run(["accounts", "create", "--name", "Ops", "--balance", "2", "--data-dir", dataDirectory])
             #expect(created.status == 0 && created.output.hasPrefix("acct_"))
-            let key = try Self.run(["keys", "create", "--account", created.output, "--rpm", "100", "--data-dir", dataDirectory])
+            let key = try await Self.run(["keys", "create", "--account", created.output, "--rpm", "100", "--data-dir", dataDirectory])
             #expect(key.status == 0 && key.output.hasPrefix("gr-"))
 
             // The running gateway picks the new key up from the shared SQLite file within a second.
@@ -74,9 +69,9 @@ import Testing
             #expect(status == 200)
             #expect(ContinuousClock.now - start < .milliseconds(1500), "took \(ContinuousClock.now - start)")
 
-            let listed = try Self.run(["keys", "list", "--account", created.output, "--data-dir", dataDirectory])
+            let listed = try await Self.run(["keys", "list", "--account", created.output, "--data-dir", dataDirectory])
             let keyID = try #require(listed.output.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
-            #expect(try Self.run(["keys", "revoke", keyID, "--data-dir", dataDirectory]).status == 0)
+            #expect(try await Self.run(["keys", "revoke", keyID, "--data-dir", dataDirectory]).status == 0)
             let revokedAt = ContinuousClock.now
             while ContinuousClock.now - revokedAt < .seconds(3) {
                 status = try await Self.chat(client, baseURL: baseURL, key: key.output).status
@@ -86,9 +81,9 @@ import Testing
             #expect(status == 401)
             #expect(ContinuousClock.now - revokedAt < .milliseconds(1500))
 
-            let credited = try Self.run(["accounts", "credit", created.output, "0.5", "--data-dir", dataDirectory])
+            let credited = try await Self.run(["accounts", "credit", created.output, "0.5", "--data-dir", dataDirectory])
             #expect(credited.status == 0 && Decimal(string: credited.output) ?? 0 > 2, "balance after a credit: \(credited.output)")
-            #expect(try Self.run(["accounts", "credit", "acct_missing", "1", "--data-dir", dataDirectory]).status != 0)
+            #expect(try await Self.run(["accounts", "credit", "acct_missing", "1", "--data-dir", dataDirectory]).status != 0)
         } catch {
             try? await client.shutdown()
             _ = await gateway.terminate()
@@ -96,7 +91,7 @@ import Testing
         }
         try await client.shutdown()
         #expect(await gateway.terminate() == 0)
-        let usage = try Self.run(["usage", "--group-by", "model", "--csv", "--data-dir", dataDirectory])
+        let usage = try await Self.run(["usage", "--group-by", "model", "--csv", "--data-dir", dataDirectory])
         #expect(usage.output.contains("deepseek/deepseek-v3.2,"), "\(usage.output)")
     }
 

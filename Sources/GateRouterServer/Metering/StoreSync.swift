@@ -69,7 +69,7 @@ public struct StoreSync: Service {
                         var current = known
                         if checkChanges {
                             current = try await store.changeVersion()
-                            if current != known { try await reloadKeysAndAccounts() }
+                            if current != known, try await !reloadKeysAndAccounts() { current = known }
                         }
                         if balances { try await reloadBalances() }
                         if spend { try await reloadSpend() }
@@ -97,26 +97,30 @@ public struct StoreSync: Service {
         if usage.isEmpty {
             guard heartbeat.shouldBeat(now: now) else { return }
         }
-        limiter.apply(try await store.exchangeRateCounts(instance: instance, window: window, usage: usage), window: window)
+        limiter.apply(try await store.exchangeRateCounts(instance: instance, window: window, usage: usage), window: window, requestedAt: now)
         if Double(window + 60) - now.timeIntervalSince1970 < 1.5 {
-            let next = window + 60
-            limiter.apply(try await store.exchangeRateCounts(instance: instance, window: next, usage: limiter.usage(window: next, limits: limits)), window: next)
+            let next = window + 60, requestedAt = Date()
+            let exchange = try await store.exchangeRateCounts(instance: instance, window: next, usage: limiter.usage(window: next, limits: limits))
+            limiter.apply(exchange, window: next, requestedAt: requestedAt)
         }
     }
 
     /// Reloads keys and accounts (balances included: charges written before the read began stop being pending).
-    func reloadKeysAndAccounts() async throws {
-        let generation = meter.spend.flushGeneration
+    /// Returns false when a write made here meanwhile made the snapshot stale; the next round reads again.
+    func reloadKeysAndAccounts() async throws -> Bool {
+        let generation = meter.spend.flushGeneration, cacheGeneration = authCache.writeGeneration
         let accounts = try await store.accounts()
         let keys = try await store.apiKeys()
-        authCache.replaceAll(accounts: accounts, keys: keys)
+        guard authCache.replaceAll(accounts: accounts, keys: keys, readAfter: cacheGeneration) else { return false }
         meter.spend.balancesReloaded(readAfter: generation)
+        return true
     }
 
     func reloadBalances() async throws {
-        let generation = meter.spend.flushGeneration
+        let generation = meter.spend.flushGeneration, cacheGeneration = authCache.writeGeneration
         let accounts = try await store.accounts()
-        authCache.setBalances(Dictionary(accounts.map { ($0.id, $0.balance) }, uniquingKeysWith: { $1 }))
+        let balances = Dictionary(accounts.map { ($0.id, $0.balance) }, uniquingKeysWith: { $1 })
+        guard authCache.setBalances(balances, readAfter: cacheGeneration) else { return }
         meter.spend.balancesReloaded(readAfter: generation)
     }
 

@@ -122,7 +122,10 @@ public final class RateLimiter: Sendable {
     }
 
     /// Takes in an exchange's grants for `window` (the current window, or the next one).
-    public func apply(_ exchange: RateExchange, window: Int64, now: Date = Date()) {
+    ///
+    /// `requestedAt` is when the exchange began, not when its answer arrived: the store counts this instance as alive
+    /// from the moment it was seen, so a slow answer must not stretch the second for which its grant may be used.
+    public func apply(_ exchange: RateExchange, window: Int64, requestedAt: Date, now: Date = Date()) {
         let current = Self.window(containing: now)
         state.withLock { state in
             state.instances = max(1, exchange.instances)
@@ -131,10 +134,10 @@ public final class RateLimiter: Sendable {
                 entry.roll(to: current)
                 if window == current {
                     entry.grant = grant
-                    entry.grantedAt = now
+                    entry.grantedAt = requestedAt
                 } else if window == current + 60 {
                     entry.nextGrant = grant
-                    entry.grantedAt = now
+                    entry.grantedAt = requestedAt
                 }
                 state.keys[key] = entry
             }
