@@ -104,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
             lines.append("  API key:   issued on first start; create another with `gaterouter keys create --data-dir \(configuration.dataDirectory)`")
         }
         lines += [
-            "  Console:   \(root)/",
+            "  Console:   \(root)/console/ (sign in with the API key\(configuration.adminToken == nil ? "" : " or the admin token"))",
             "  Data:      \(configuration.dataDirectory)",
             "  Models:    \(available) of \(total) catalog models available (set provider keys such as OPENAI_API_KEY to enable more)",
             "",

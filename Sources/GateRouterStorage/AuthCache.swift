@@ -10,6 +10,10 @@ public final class AuthCache: Sendable {
     public struct Identity: Sendable, Equatable {
         public var key: APIKeyRecord
         public var account: Account
+        public init(key: APIKeyRecord, account: Account) {
+            self.key = key
+            self.account = account
+        }
     }
 
     private struct State {

@@ -40,7 +40,13 @@ public func buildApplication(
     // is still queued, then the upstream client closes.
     services.insert(recorder, at: 0)
     services.append(StoreSync(store: state.store, authCache: state.authCache, meter: meter, logger: logger))
-    let router = buildRouter(configuration: configuration, state: state, httpClient: client, metrics: metrics, meter: meter)
+    var console: ConsoleAssets?
+    do {
+        console = try ConsoleAssets.load()
+    } catch {
+        logger.error("web console disabled: its bundled templates could not be loaded", metadata: ["gr.error": "\(error)"])
+    }
+    let router = buildRouter(configuration: configuration, state: state, httpClient: client, metrics: metrics, meter: meter, console: console)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .init(configuration.limits.clientIdleTimeout))),
@@ -70,7 +76,8 @@ func buildRouter(
     state: GatewayBootstrap.Result,
     httpClient: HTTPClient,
     metrics: GatewayMetrics,
-    meter: Meter
+    meter: Meter,
+    console: ConsoleAssets?
 ) -> Router<GatewayRequestContext> {
     let router = Router(context: GatewayRequestContext.self)
     if !configuration.corsAllowedOrigins.isEmpty {
@@ -90,7 +97,11 @@ func buildRouter(
         configuration: .init(requestTimeout: .init(configuration.limits.upstreamRequestTimeout))
     )
 
-    let openAI = router.group("openai/v1").add(middleware: APIKeyAuthMiddleware(cache: state.authCache))
+    // Console sessions (cookies) stand in for a key or the admin token on the APIs the console's pages call.
+    let sessions = ConsoleSessions(authCache: state.authCache, adminToken: configuration.adminToken)
+    let openAI = router.group("openai/v1").add(
+        middleware: APIKeyAuthMiddleware(cache: state.authCache, sessions: sessions, adminSessionsCallAsDefaultAccount: true)
+    )
     ChatCompletionsController(
         planner: planner,
         adapters: adapters,
@@ -105,10 +116,16 @@ func buildRouter(
     ModelsController(resolver: resolver).addRoutes(to: openAI)
 
     let operations = ManagementOperations(store: state.store, authCache: state.authCache, meter: meter)
-    AccountAPIController(operations: operations).addRoutes(to: router.group("api/v1").add(middleware: APIKeyAuthMiddleware(cache: state.authCache)))
+    AccountAPIController(operations: operations).addRoutes(
+        to: router.group("api/v1").add(middleware: APIKeyAuthMiddleware(cache: state.authCache, sessions: sessions))
+    )
     if let token = configuration.adminToken {
-        let admin = router.group("admin/v1").add(middleware: AdminAuthMiddleware(token: token))
+        let admin = router.group("admin/v1").add(middleware: AdminAuthMiddleware(token: token, sessions: sessions))
         AdminController(operations: operations).addRoutes(to: admin)
+    }
+    if let console {
+        ConsoleController(sessions: sessions, operations: operations, configuration: configuration, resolver: resolver, health: health, assets: console)
+            .addRoutes(to: router)
     }
     ProbesController(metrics: metrics, configuration: configuration, resolver: resolver).addRoutes(to: router)
     return router

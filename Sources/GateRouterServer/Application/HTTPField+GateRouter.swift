@@ -14,4 +14,9 @@ extension HTTPField.Name {
     static let gatewayRoute = Self("x-gaterouter-route")!
     static let xAPIKey = Self("x-api-key")!
     static let accelBuffering = Self("x-accel-buffering")!
+    static let csrfToken = Self("x-csrf-token")!
+    static let xForwardedProto = Self("x-forwarded-proto")!
+    static let secFetchSite = Self("sec-fetch-site")!
+    static let xFrameOptions = Self("x-frame-options")!
+    static let referrerPolicy = Self("referrer-policy")!
 }

@@ -1,18 +1,38 @@
 import Foundation
 import GateRouterStorage
-import Logging
 import GateRouterWire
 import Hummingbird
+import Logging
 
-/// Authenticates `/openai/v1` requests by `Authorization: Bearer <key>` (or `x-api-key`, as Anthropic's SDKs send
-/// it) against the in-memory key cache: no database round trip on the request path.
+/// Authenticates `/openai/v1` and `/api/v1` requests by `Authorization: Bearer <key>` (or `x-api-key`, as Anthropic's
+/// SDKs send it) against the in-memory key cache: no database round trip on the request path.
+///
+/// Without a key, a console session cookie stands in for the key that signed in (the console's pages call the same
+/// APIs as scripts do); a session must then echo its CSRF token on anything but a read. On `/openai/v1` (the console's
+/// playground) an admin session calls as the default account.
 struct APIKeyAuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let cache: AuthCache
+    var sessions: ConsoleSessions?
+    var adminSessionsCallAsDefaultAccount = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let key = Self.presentedKey(request) else { throw GatewayError.missingAPIKey }
-        guard let identity = cache.authenticate(key) else { throw GatewayError.invalidAPIKey }
+        let identity: AuthCache.Identity
+        if let key = Self.presentedKey(request) {
+            guard let found = cache.authenticate(key) else { throw GatewayError.invalidAPIKey }
+            identity = found
+        } else if let sessions, let session = sessions.session(request) {
+            if !Self.isRead(request) { try sessions.checkCSRF(request, session: session) }
+            switch session.user {
+            case .key(let found):
+                identity = found
+            case .admin:
+                guard adminSessionsCallAsDefaultAccount, let account = cache.account(Account.defaultAccountID) else { throw GatewayError.missingAPIKey }
+                identity = AuthCache.Identity(key: Self.consoleAdminKey, account: account)
+            }
+        } else {
+            throw GatewayError.missingAPIKey
+        }
         if identity.key.isExpired(at: Date()) { throw GatewayError.expiredAPIKey }
         if identity.account.suspended { throw GatewayError.accountSuspended }
         var context = context
@@ -23,6 +43,15 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
             $0.accountID = identity.account.id
         }
         return try await next(request, context)
+    }
+
+    /// The key the admin's playground requests are recorded under (in the default account's ledger).
+    static let consoleAdminKey = APIKeyRecord(
+        id: "console_admin", accountID: Account.defaultAccountID, name: "console (admin)", displayPrefix: "console", hash: "", scope: .manage
+    )
+
+    static func isRead(_ request: Request) -> Bool {
+        request.method == .get || request.method == .head
     }
 
     static func presentedKey(_ request: Request) -> String? {
@@ -37,15 +66,22 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
     }
 }
 
-/// Guards `/admin/v1` with the operator's `GATEROUTER_ADMIN_TOKEN`, compared in constant time.
+/// Guards `/admin/v1` with the operator's `GATEROUTER_ADMIN_TOKEN`, compared in constant time, or an admin console
+/// session (with its CSRF token on anything but a read).
 struct AdminAuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let token: String
+    var sessions: ConsoleSessions?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let presented = APIKeyAuthMiddleware.presentedKey(request),
-              APIKeyHasher.constantTimeEquals(APIKeyHasher.hash(presented), APIKeyHasher.hash(token))
-        else { throw GatewayError.adminUnauthorized }
+        if let presented = APIKeyAuthMiddleware.presentedKey(request) {
+            guard APIKeyHasher.constantTimeEquals(APIKeyHasher.hash(presented), APIKeyHasher.hash(token)) else { throw GatewayError.adminUnauthorized }
+        } else if let sessions, let session = sessions.session(request) {
+            guard session.user.isAdmin else { throw GatewayError.adminOnly }
+            if !APIKeyAuthMiddleware.isRead(request) { try sessions.checkCSRF(request, session: session) }
+        } else {
+            throw GatewayError.adminUnauthorized
+        }
         return try await next(request, context)
     }
 }

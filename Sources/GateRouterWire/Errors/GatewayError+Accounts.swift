@@ -68,3 +68,21 @@ extension GatewayError {
         GatewayError(status: 404, message: "No \(what) with id '\(id)'.", type: "invalid_request_error", code: "not_found")
     }
 }
+
+extension GatewayError {
+    /// A console session (cookie) made a state-changing call without the page's CSRF token.
+    public static let csrfTokenInvalid = GatewayError(
+        status: 403,
+        message: "Missing or invalid CSRF token: console calls that change something must send the page's X-CSRF-Token header.",
+        type: "invalid_request_error",
+        code: "csrf_token_invalid"
+    )
+
+    /// A console page or call that only the admin (signed in with the admin token) may use.
+    public static let adminOnly = GatewayError(
+        status: 403,
+        message: "This page is for the gateway's admin; sign in with the admin token.",
+        type: "invalid_request_error",
+        code: "admin_only"
+    )
+}
