@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! .venv/bin/python -c "import openai, anthropic, google.genai" 2>/dev/null; then
+if ! .venv/bin/python -c "import openai, anthropic, google.genai, selenium" 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r Tests/Conformance/requirements.txt
 fi

@@ -11,7 +11,7 @@ import Testing
 @Suite struct ConsoleTests {
     static let pages = ["", "keys", "settings", "models", "logs", "playground", "integrations"]
 
-    @Test func pagesNeedASessionRenderFastAndStayUnder100KB() async throws {
+    @Test func pagesNeedASessionAndStayUnder100KB() async throws {
         try await withConsole { gateway, console in
             let anonymous = try await console.get("/console/keys")
             #expect(anonymous.status == 303 && anonymous.headers["location"] == "/console/login")
@@ -24,17 +24,12 @@ import Testing
 
             _ = try await gateway.chat(#"{"model":"deepseek/deepseek-v3.2","messages":[{"role":"user","content":"hi"}]}"#)
             for page in Self.pages {
-                let started = ContinuousClock.now
                 let reply = try await console.get("/console/" + page, cookie: session.cookie)
-                let elapsed = ContinuousClock.now - started
                 #expect(reply.status == 200, "\(page): \(reply.status)")
                 #expect(reply.headers["content-type"] == "text/html; charset=utf-8")
                 #expect(reply.headers["content-security-policy"]?.contains("script-src 'self'") == true)
                 #expect(reply.body.utf8.count < 100_000, "\(page) is \(reply.body.utf8.count) bytes")
                 #expect(reply.body.contains(#"<meta name="csrf-token" content=""#))
-                // A debug build on a busy machine, including the round trip: generous, yet it catches a page that
-                // reads the whole ledger or blocks.
-                #expect(elapsed < .milliseconds(500), "\(page) took \(elapsed)")
             }
             let css = try await console.get("/console/static/console.css")
             #expect(css.status == 200 && css.headers["content-type"]?.hasPrefix("text/css") == true)

@@ -38,12 +38,12 @@ extension ConsoleController {
             "requestsChart": SVGChart.columns(
                 title: "Requests per \(period == .day ? "hour" : "day")", categories: data.bucketLabels,
                 series: [.init(name: "answered", style: "s1", values: data.requestsOK), .init(name: "failed", style: "s3", values: data.requestsFailed)],
-                format: ConsoleFormat.count
+                wholeNumbers: true, format: ConsoleFormat.count
             ),
             "tokensChart": SVGChart.columns(
                 title: "Tokens per \(period == .day ? "hour" : "day")", categories: data.bucketLabels,
                 series: [.init(name: "prompt", style: "s1", values: data.promptTokens), .init(name: "completion", style: "s2", values: data.completionTokens)],
-                format: ConsoleFormat.count
+                wholeNumbers: true, format: ConsoleFormat.count
             ),
             "spendChart": SVGChart.columns(
                 title: "Spend per \(period == .day ? "hour" : "day") (USD)", categories: data.bucketLabels,

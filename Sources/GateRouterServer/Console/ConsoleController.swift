@@ -152,8 +152,23 @@ struct ConsoleController: Sendable {
     // MARK: Rendering
 
     func render(_ template: String, _ values: [String: Any], status: HTTPResponse.Status) throws -> Response {
-        guard let html = assets.templates.render(values, withTemplate: template) else { throw GatewayError.internalError }
+        guard let html = assets.templates.render(Self.withoutEmptyText(values), withTemplate: template) else { throw GatewayError.internalError }
         return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// Drops empty strings from the values, recursively: Mustache renders a section for any present value, so an
+    /// empty field (no tier, no error, no limit) must be absent to read as "nothing".
+    static func withoutEmptyText(_ value: Any) -> Any {
+        switch value {
+        case let dictionary as [String: Any]:
+            var out: [String: Any] = [:]
+            for (key, item) in dictionary where (item as? String) != "" { out[key] = withoutEmptyText(item) }
+            return out
+        case let array as [[String: Any]]:
+            return array.map { withoutEmptyText($0) }
+        default:
+            return value
+        }
     }
 
     /// Pages load only this gateway's own stylesheet and script, and are never framed.
