@@ -16,7 +16,7 @@ struct UsageCommand: AsyncParsableCommand {
     @Option(help: "Only this model.") var model: String?
     @Option(help: "From this date (YYYY-MM-DD, UTC) or Unix time.") var from: String?
     @Option(help: "Until this date (exclusive).") var to: String?
-    @Option(name: .customLong("group-by"), help: "day, model or key.") var groupBy: String?
+    @Option(name: .customLong("group-by"), help: "hour, day, model or key.") var groupBy: String?
     @Option(help: "Most recent records to show.") var limit = 50
     @Flag(help: "Print CSV.") var csv = false
 
@@ -25,7 +25,7 @@ struct UsageCommand: AsyncParsableCommand {
         query.from = try from.map { try Self.date($0, option: "--from") }
         query.to = try to.map { try Self.date($0, option: "--to") }
         if let groupBy {
-            guard let grouping = UsageGrouping(rawValue: groupBy) else { throw ValidationError("--group-by: use day, model or key") }
+            guard let grouping = UsageGrouping(rawValue: groupBy) else { throw ValidationError("--group-by: use hour, day, model or key") }
             let groups = try await store.withState { try await $0.store.usageGroups(query, by: grouping) }
             let header = [grouping.rawValue.uppercased(), "REQUESTS", "ERRORS", "PROMPT", "COMPLETION", "CACHED", "COST (USD)"]
             let rows = groups.map { [$0.group, String($0.requests), String($0.errors), String($0.promptTokens), String($0.completionTokens), String($0.cachedTokens), $0.cost.usd] }

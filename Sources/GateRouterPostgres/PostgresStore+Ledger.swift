@@ -59,6 +59,7 @@ extension PostgresStore {
     public func usageGroups(_ query: UsageQuery, by grouping: UsageGrouping) async throws -> [UsageGroup] {
         // A fixed expression per grouping, never caller text. COLLATE "C" orders groups bytewise, as SQLite does.
         let column = switch grouping {
+        case .hour: "to_char(to_timestamp(created_ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
         case .day: "to_char(to_timestamp(created_ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
         case .model: "COALESCE(model, requested_model)"
         case .key: "key_id"
@@ -78,6 +79,23 @@ extension PostgresStore {
                 group: try row.decode("grp", as: String?.self) ?? "", requests: try row.decode("requests"), errors: try row.decode("errors"),
                 promptTokens: try row.decode("prompt"), completionTokens: try row.decode("completion"),
                 cachedTokens: try row.decode("cached"), cost: Picodollars(try row.decode("cost"))
+            )
+        }
+    }
+
+    /// The model, status and timings of the newest records matching `query`, at most its limit.
+    public func latencySamples(_ query: UsageQuery) async throws -> [LatencySample] {
+        let rows = try await client.rows(
+            """
+            SELECT COALESCE(model, requested_model) AS model, status, latency_ms, ttft_ms FROM ledger \(filter: query, withCursor: false)
+            ORDER BY created_ms DESC LIMIT \(max(1, query.limit))
+            """,
+            logger: logger
+        )
+        return try rows.map { row in
+            LatencySample(
+                model: try row.decode("model"), status: try row.decode("status"), latencyMs: try row.decode("latency_ms"),
+                ttftMs: try row.decode("ttft_ms", as: Int?.self)
             )
         }
     }
@@ -112,7 +130,7 @@ extension PostgresStore {
             id: try row.decode("id"), created: Date(timeIntervalSince1970: Double(created) / 1000), accountID: try row.decode("account_id"),
             keyID: try row.decode("key_id"), requestedModel: try row.decode("requested_model"), model: try row.decode("model"),
             provider: try row.decode("provider"), upstreamModel: try row.decode("upstream_model"),
-            attempts: try StoreJSON.decode([LedgerRecord.Attempt].self, row.decode("attempts")), route: try row.decode("route"),
+            attempts: try LedgerRecord.Attempt.list(json: row.decode("attempts")), route: try row.decode("route"),
             tier: try row.decode("tier"), promptTokens: try row.decode("prompt_tokens"), completionTokens: try row.decode("completion_tokens"),
             cachedTokens: try row.decode("cached_tokens"), cacheWriteTokens: try row.decode("cache_write_tokens"),
             reasoningTokens: try row.decode("reasoning_tokens"), cost: Picodollars(try row.decode("cost")),
@@ -161,7 +179,7 @@ private struct LedgerRow: Encodable {
         model = record.model
         provider = record.provider
         upstreamModel = record.upstreamModel
-        attempts = try StoreJSON.encode(record.attempts)
+        attempts = LedgerRecord.Attempt.json(record.attempts)
         route = record.route
         tier = record.tier
         promptTokens = record.promptTokens

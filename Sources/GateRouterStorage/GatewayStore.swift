@@ -33,6 +33,9 @@ public protocol GatewayStore: Sendable {
     func usage(_ query: UsageQuery) async throws -> [LedgerRecord]
     /// Totals of the records matching `query` (its limit and cursor ignored), grouped.
     func usageGroups(_ query: UsageQuery, by grouping: UsageGrouping) async throws -> [UsageGroup]
+    /// The model, status and timings of the newest records matching `query` (at most its limit; its cursor ignored):
+    /// what latency percentiles need, without reading whole records.
+    func latencySamples(_ query: UsageQuery) async throws -> [LatencySample]
     /// Spend per key over records created at or after `since` (all time when nil), for budgets after a restart.
     func spendByKey(since: Date?) async throws -> [String: Picodollars]
 

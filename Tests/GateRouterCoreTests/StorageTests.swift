@@ -136,3 +136,20 @@ import Testing
         }
     }
 }
+
+@Suite struct LedgerAttemptsJSONTests {
+    @Test func attemptsRoundTripAndOlderRowsWrittenByJSONEncoderStillRead() throws {
+        let attempts = [
+            LedgerRecord.Attempt(model: "anthropic/claude-sonnet-4.6", provider: "anthropic", outcome: "ok"),
+            LedgerRecord.Attempt(model: "x/\"quoted\" \\ model ü", provider: "p", outcome: "rate_limit_exceeded"),
+        ]
+        let text = LedgerRecord.Attempt.json(attempts)
+        #expect(try LedgerRecord.Attempt.list(json: text) == attempts)
+        #expect(try LedgerRecord.Attempt.list(json: "[]").isEmpty)
+        // Rows written before this format came from JSONEncoder (sorted keys, escaped slashes).
+        let older = try StoreJSON.encode(attempts)
+        #expect(try LedgerRecord.Attempt.list(json: older) == attempts)
+        #expect(throws: AttemptsJSONError.self) { try LedgerRecord.Attempt.list(json: #"[{"model":"m"}]"#) }
+        #expect(throws: (any Error).self) { try LedgerRecord.Attempt.list(json: "not json") }
+    }
+}

@@ -306,6 +306,30 @@ import Testing
                 UsageGroup(group: "m/a", requests: 2, promptTokens: 1, completionTokens: 2, cachedTokens: 1, cost: Picodollars(1_010)),
             ])
             #expect(try await store.usageGroups(UsageQuery(accountID: "nobody"), by: .day).isEmpty)
+            #expect(try await store.usageGroups(mine, by: .hour).map { [$0.group: $0.requests] } == [["2023-11-14T22": 1], ["2023-11-15T22": 2]])
+        }
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func latencySamplesAreTheNewestMatchingRecordsTimings(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            var records = [
+                Fixture.record("r1", at: 100, account: "a1", key: "k1", model: "m/a"),
+                Fixture.record("r2", at: 200, account: "a1", key: "k1", model: nil, requestedModel: "m/b", status: 502),
+                Fixture.record("r3", at: 300, account: "a1", key: "k2", model: "m/a"),
+                Fixture.record("r4", at: 400, account: "a2", key: "k9", model: "m/a"),
+            ]
+            for index in records.indices {
+                records[index].latencyMs = 10 * (index + 1)
+                records[index].ttftMs = index == 1 ? nil : index + 1
+            }
+            try await store.appendLedger(records)
+            #expect(try await store.latencySamples(UsageQuery(accountID: "a1", limit: 2)) == [
+                LatencySample(model: "m/a", status: 200, latencyMs: 30, ttftMs: 3),
+                LatencySample(model: "m/b", status: 502, latencyMs: 20, ttftMs: nil),
+            ])
+            #expect(try await store.latencySamples(UsageQuery(from: Fixture.date(400))).map(\.latencyMs) == [40])
+            #expect(try await store.latencySamples(UsageQuery(keyID: "k1")).map(\.latencyMs) == [20, 10])
         }
     }
 

@@ -9,21 +9,16 @@ extension ConsoleController {
     func dashboard(_ session: ConsoleSession, _ request: Request, accountID: String?) async throws -> [String: Any] {
         let period = request.uri.queryParameters["period"].flatMap { ConsoleDashboard.Period(rawValue: String($0)) } ?? .week
         let now = Date()
-        let from = now.addingTimeInterval(-TimeInterval(period.bucketSeconds * period.buckets))
-        var records: [LedgerRecord] = []
-        var query = UsageQuery(accountID: accountID, from: from, limit: 1000)
-        var truncated = false
-        while true {
-            let page = try await operations.store.usage(query)
-            records += page
-            guard page.count == query.limit, let last = page.last else { break }
-            if records.count >= ConsoleDashboard.recordLimit {
-                truncated = true
-                break
-            }
-            query.cursor = .init(created: last.created, id: last.id)
-        }
-        let data = ConsoleDashboard(period: period, records: records, truncated: truncated, now: now)
+        let query = UsageQuery(
+            accountID: accountID, from: Date(timeIntervalSince1970: TimeInterval(ConsoleDashboard.start(of: period, now: now))),
+            limit: ConsoleDashboard.sampleLimit
+        )
+        let store = operations.store
+        async let buckets = store.usageGroups(query, by: period.grouping)
+        async let models = store.usageGroups(query, by: .model)
+        async let keys = store.usageGroups(query, by: .key)
+        async let samples = store.latencySamples(query)
+        let data = try await ConsoleDashboard(period: period, buckets: buckets, models: models, keys: keys, samples: samples, now: now)
         let keyNames = Dictionary(operations.authCache.keys(accountID: accountID).map { ($0.id, "\($0.name) (\($0.displayPrefix)…)") }, uniquingKeysWith: { $1 })
 
         var values: [String: Any] = [
@@ -33,7 +28,7 @@ extension ConsoleController {
             "totalTokens": ConsoleFormat.count(Double(data.totalTokens)),
             "totalCost": ConsoleFormat.money(data.totalCost),
             "errorRate": ConsoleFormat.percent(data.errorRate),
-            "truncated": data.truncated,
+            "sampled": data.sampled,
             "empty": data.totalRequests == 0,
             "requestsChart": SVGChart.columns(
                 title: "Requests per \(period == .day ? "hour" : "day")", categories: data.bucketLabels,
@@ -54,11 +49,11 @@ extension ConsoleController {
             ),
             "keyChart": SVGChart.bars(
                 title: "Requests by key",
-                items: data.byKey.prefix(10).map { (keyNames[$0.key] ?? $0.key, Double($0.requests), "\($0.requests) · \(ConsoleFormat.money($0.cost))") }
+                items: data.byKey.prefix(10).map { (keyNames[$0.group] ?? $0.group, Double($0.requests), "\($0.requests) · \(ConsoleFormat.money($0.cost))") }
             ),
             "models": data.byModel.map { row -> [String: Any] in
                 [
-                    "model": row.model, "requests": row.requests, "tokens": ConsoleFormat.count(Double(row.promptTokens + row.completionTokens)),
+                    "model": row.model, "requests": row.requests, "tokens": ConsoleFormat.count(Double(row.tokens)),
                     "cost": ConsoleFormat.money(row.cost),
                     "p50": ConsoleFormat.milliseconds(ConsoleDashboard.percentile(row.latencies, 0.5)),
                     "p95": ConsoleFormat.milliseconds(ConsoleDashboard.percentile(row.latencies, 0.95)),
@@ -68,7 +63,7 @@ extension ConsoleController {
                 ]
             },
             "keys": data.byKey.map { row -> [String: Any] in
-                ["key": keyNames[row.key] ?? row.key, "requests": row.requests, "tokens": ConsoleFormat.count(Double(row.tokens)), "cost": ConsoleFormat.money(row.cost)]
+                ["key": keyNames[row.group] ?? row.group, "requests": row.requests, "tokens": ConsoleFormat.count(Double(row.promptTokens + row.completionTokens)), "cost": ConsoleFormat.money(row.cost)]
             },
         ]
         let latencyItems = data.byModel.prefix(8).flatMap { row -> [(label: String, value: Double, text: String)] in

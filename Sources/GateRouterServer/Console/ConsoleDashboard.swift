@@ -1,8 +1,8 @@
 import Foundation
 import GateRouterStorage
 
-/// The dashboard's figures, computed from the ledger records of one period: totals, a series per time bucket, and
-/// breakdowns by model and by key with latency percentiles.
+/// The dashboard's figures for one period, from the store's totals (per time bucket, model and key) and the latency
+/// samples of the newest answered requests: the database adds up, so a large ledger renders as fast as a small one.
 struct ConsoleDashboard {
     enum Period: String, CaseIterable {
         case day = "24h", week = "7d", month = "30d"
@@ -15,6 +15,7 @@ struct ConsoleDashboard {
             }
         }
         /// Hourly buckets for a day, daily ones otherwise.
+        var grouping: UsageGrouping { self == .day ? .hour : .day }
         var bucketSeconds: Int { self == .day ? 3600 : 86400 }
         var buckets: Int {
             switch self {
@@ -29,14 +30,18 @@ struct ConsoleDashboard {
         var model: String
         var requests = 0
         var errors = 0
-        var promptTokens = 0
-        var completionTokens = 0
+        var tokens = 0
         var cost = Picodollars.zero
         var latencies: [Int] = []
         var ttfts: [Int] = []
     }
 
+    /// The most latency samples one dashboard reads (the newest answered requests).
+    static let sampleLimit = 20_000
+
     var period: Period
+    /// The first bucket's start (Unix seconds); buckets end at the end of the current hour or day.
+    var start: Int
     var bucketLabels: [String] = []
     var requestsOK: [Double] = []
     var requestsFailed: [Double] = []
@@ -48,68 +53,64 @@ struct ConsoleDashboard {
     var totalTokens = 0
     var totalCost = Picodollars.zero
     var byModel: [ModelRow] = []
-    var byKey: [(key: String, requests: Int, tokens: Int, cost: Picodollars)] = []
-    /// True when the period had more records than the dashboard reads (the newest are shown).
-    var truncated = false
+    var byKey: [UsageGroup] = []
+    /// True when the period had more answered requests than the latency samples read.
+    var sampled = false
 
-    /// The most records one dashboard reads (newest first), so a busy gateway still renders in milliseconds.
-    static let recordLimit = 20_000
-
-    init(period: Period, records: [LedgerRecord], truncated: Bool, now: Date) {
-        self.period = period
-        self.truncated = truncated
+    /// Where the period starts, for the store queries.
+    static func start(of period: Period, now: Date) -> Int {
         let size = period.bucketSeconds
-        let end = (Int(now.timeIntervalSince1970) / size + 1) * size
-        let start = end - size * period.buckets
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = period == .day ? "HH:00" : "MMM d"
-        bucketLabels = (0..<period.buckets).map { formatter.string(from: Date(timeIntervalSince1970: TimeInterval(start + $0 * size))) }
+        return (Int(now.timeIntervalSince1970) / size + 1) * size - size * period.buckets
+    }
+
+    init(period: Period, buckets: [UsageGroup], models: [UsageGroup], keys: [UsageGroup], samples: [LatencySample], now: Date) {
+        self.period = period
+        let size = period.bucketSeconds
+        start = Self.start(of: period, now: now)
+        let labels = DateFormatter()
+        labels.locale = Locale(identifier: "en_US_POSIX")
+        labels.timeZone = TimeZone(identifier: "UTC")
+        labels.dateFormat = period == .day ? "HH:00" : "MMM d"
+        // The store's group values for each bucket: `YYYY-MM-DDTHH` or `YYYY-MM-DD`.
+        let groupValues = DateFormatter()
+        groupValues.locale = labels.locale
+        groupValues.timeZone = labels.timeZone
+        groupValues.dateFormat = period == .day ? "yyyy-MM-dd'T'HH" : "yyyy-MM-dd"
+        var index: [String: Int] = [:]
+        for bucket in 0..<period.buckets {
+            let date = Date(timeIntervalSince1970: TimeInterval(start + bucket * size))
+            bucketLabels.append(labels.string(from: date))
+            index[groupValues.string(from: date)] = bucket
+        }
         requestsOK = Array(repeating: 0, count: period.buckets)
         requestsFailed = requestsOK
         promptTokens = requestsOK
         completionTokens = requestsOK
         spend = requestsOK
-
-        var models: [String: ModelRow] = [:]
-        var keys: [String: (requests: Int, tokens: Int, cost: Picodollars)] = [:]
-        for record in records {
-            let seconds = Int(record.created.timeIntervalSince1970)
-            guard seconds >= start, seconds < end else { continue }
-            let bucket = (seconds - start) / size
-            let failed = record.status >= 400
-            if failed { requestsFailed[bucket] += 1 } else { requestsOK[bucket] += 1 }
-            promptTokens[bucket] += Double(record.promptTokens)
-            completionTokens[bucket] += Double(record.completionTokens)
-            spend[bucket] += record.cost.approximateDollars
-            totalRequests += 1
-            totalErrors += failed ? 1 : 0
-            totalTokens += record.promptTokens + record.completionTokens
-            totalCost += record.cost
-
-            let name = record.model ?? record.requestedModel
-            var row = models[name] ?? ModelRow(model: name)
-            row.requests += 1
-            row.errors += failed ? 1 : 0
-            row.promptTokens += record.promptTokens
-            row.completionTokens += record.completionTokens
-            row.cost += record.cost
-            if !failed {
-                row.latencies.append(record.latencyMs)
-                if let ttft = record.ttftMs { row.ttfts.append(ttft) }
-            }
-            models[name] = row
-
-            var key = keys[record.keyID] ?? (0, 0, .zero)
-            key.requests += 1
-            key.tokens += record.promptTokens + record.completionTokens
-            key.cost += record.cost
-            keys[record.keyID] = key
+        for group in buckets {
+            guard let bucket = index[group.group] else { continue }
+            requestsOK[bucket] = Double(group.requests - group.errors)
+            requestsFailed[bucket] = Double(group.errors)
+            promptTokens[bucket] = Double(group.promptTokens)
+            completionTokens[bucket] = Double(group.completionTokens)
+            spend[bucket] = group.cost.approximateDollars
+            totalRequests += group.requests
+            totalErrors += group.errors
+            totalTokens += group.promptTokens + group.completionTokens
+            totalCost += group.cost
         }
-        byModel = models.values.sorted { ($0.requests, $0.model) > ($1.requests, $1.model) }
-        byKey = keys.map { (key: $0.key, requests: $0.value.requests, tokens: $0.value.tokens, cost: $0.value.cost) }
-            .sorted { ($0.requests, $0.key) > ($1.requests, $1.key) }
+
+        var rows = Dictionary(uniqueKeysWithValues: models.map { group in
+            (group.group, ModelRow(model: group.group, requests: group.requests, errors: group.errors,
+                                   tokens: group.promptTokens + group.completionTokens, cost: group.cost))
+        })
+        for sample in samples where sample.status < 400 {
+            rows[sample.model]?.latencies.append(sample.latencyMs)
+            if let ttft = sample.ttftMs { rows[sample.model]?.ttfts.append(ttft) }
+        }
+        sampled = samples.count >= Self.sampleLimit
+        byModel = rows.values.sorted { ($0.requests, $0.model) > ($1.requests, $1.model) }
+        byKey = keys.sorted { ($0.requests, $0.group) > ($1.requests, $1.group) }
     }
 
     var errorRate: Double { totalRequests == 0 ? 0 : Double(totalErrors) / Double(totalRequests) }
@@ -154,11 +155,12 @@ enum ConsoleFormat {
 
     static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
 
+    /// `2026-11-25 14:02:17 UTC`, by hand: a `DateFormatter` per row cost more than the rest of the logs page.
     static func time(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date) + " UTC"
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
     }
 }

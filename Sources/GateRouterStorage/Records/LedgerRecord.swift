@@ -120,7 +120,7 @@ public struct UsageQuery: Sendable, Equatable {
     }
 }
 
-/// Totals of ledger records sharing a group value (a UTC day `YYYY-MM-DD`, a model id or a key id).
+/// Totals of ledger records sharing a group value (a UTC hour `YYYY-MM-DDTHH` or day `YYYY-MM-DD`, a model id or a key id).
 public struct UsageGroup: Sendable, Equatable, Codable {
     public var group: String
     public var requests: Int
@@ -151,5 +151,22 @@ public struct UsageGroup: Sendable, Equatable, Codable {
 }
 
 public enum UsageGrouping: String, Sendable, CaseIterable {
+    /// A UTC hour, `YYYY-MM-DDTHH`.
+    case hour
     case day, model, key
+}
+
+/// One answered request's model and timings, for latency percentiles.
+public struct LatencySample: Sendable, Equatable {
+    /// The model that answered (the requested one when none did).
+    public var model: String
+    public var status: Int
+    public var latencyMs: Int
+    public var ttftMs: Int?
+    public init(model: String, status: Int, latencyMs: Int, ttftMs: Int?) {
+        self.model = model
+        self.status = status
+        self.latencyMs = latencyMs
+        self.ttftMs = ttftMs
+    }
 }

@@ -26,7 +26,7 @@ extension ManagementOperations {
         let csv = text("format") == "csv"
         if let grouping = text("group_by") {
             guard let by = UsageGrouping(rawValue: grouping) else {
-                throw GatewayError.invalidValue("group_by", "'group_by' must be one of: day, model, key.")
+                throw GatewayError.invalidValue("group_by", "'group_by' must be one of: hour, day, model, key.")
             }
             let groups = try await store.usageGroups(query, by: by)
             if csv {
