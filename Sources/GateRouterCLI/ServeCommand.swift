@@ -35,7 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let logger = makeLogger(label: "gaterouter", level: logLevel ?? environment["GATEROUTER_LOG_LEVEL"])
+        // A line per request: written in batches from a background thread, never by the event loops.
+        let writer = LogWriter()
+        defer { writer.flush() }
+        let logger = makeLogger(label: "gaterouter", level: logLevel ?? environment["GATEROUTER_LOG_LEVEL"], writer: writer)
         let configuration: GatewayConfiguration
         do {
             configuration = try GatewayConfiguration.load(
@@ -113,9 +116,11 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// A stderr logger at the requested level.
-func makeLogger(label: String, level: String?) -> Logger {
-    var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+/// A stderr logger at the requested level; batched through `writer` when given (the caller flushes it before exiting).
+func makeLogger(label: String, level: String?, writer: LogWriter? = nil) -> Logger {
+    var logger = Logger(label: label) { label in
+        if let writer { BufferedStderrLogHandler(label: label, writer: writer) } else { StreamLogHandler.standardError(label: label) }
+    }
     logger.logLevel = level.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
     return logger
 }

@@ -12,6 +12,7 @@ import Testing
     final class RunningCommand: Sendable {
         let process: Process
         private let output = OutputBuffer()
+        private let errors = OutputBuffer()
 
         final class OutputBuffer: Sendable {
             private let text = Mutex("")
@@ -24,18 +25,21 @@ import Testing
             process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
             process.arguments = arguments
             process.environment = environment
-            let pipe = Pipe()
+            let pipe = Pipe(), errorPipe = Pipe()
             process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            let output = self.output
+            process.standardError = errorPipe
+            let output = self.output, errors = self.errors
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let data = handle.availableData
                 output.append(data)
             }
+            errorPipe.fileHandleForReading.readabilityHandler = { handle in errors.append(handle.availableData) }
             try process.run()
         }
 
         var text: String { output.value }
+        /// What the process logged (stderr) so far.
+        var log: String { errors.value }
 
         /// Waits until stdout contains `marker`, for at most `timeout`.
         func wait(for marker: String, timeout: Duration = .seconds(60)) async throws -> String {
@@ -72,7 +76,9 @@ import Testing
         environment["GATEROUTER_LOG_LEVEL"] = "warning"
         let arguments = ["serve", "--demo", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory]
 
-        let first = try RunningCommand(arguments: arguments, environment: environment)
+        var loud = environment
+        loud["GATEROUTER_LOG_LEVEL"] = "info"
+        let first = try RunningCommand(arguments: arguments, environment: loud)
         let banner = try await first.wait(for: "Models:")
         #expect(banner.contains("DEMO MODE"))
         let baseURL = try #require(Self.value(after: "Base URL:", in: banner))
@@ -99,6 +105,14 @@ import Testing
         }
         try await client.shutdown()
         #expect(await first.terminate() == 0, "SIGTERM must shut down cleanly")
+        // One line per request, written in batches from a background thread and flushed on the way out.
+        try await Task.sleep(for: .milliseconds(200))
+        let requestLines = first.log.split(separator: "\n").filter { $0.contains("[GateRouterServer] request") }
+        #expect(requestLines.count == 3, "\(first.log)")
+        for line in requestLines {
+            #expect(line.contains(" info gaterouter: ") && line.contains("gr.status=200") && line.contains("gr.key.id=key_"), "\(line)")
+            #expect(!line.contains(key), "never the key")
+        }
 
         // The key is printed once: a second start on the same data folder does not print a new one.
         let second = try RunningCommand(arguments: arguments, environment: environment)

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes log lines to stderr from a background thread, in batches.
+///
+/// `StreamLogHandler` formats a timestamp with the C library and issues one `write(2)` per line on the calling thread:
+/// with a line per request, that is a blocking system call on an event loop for every request. Here the caller only
+/// formats the line into a shared buffer; a dedicated thread writes what has gathered every 20 ms (at once past
+/// 64 KiB). `flush()` writes the rest; `gaterouter serve` calls it when it stops.
+final class LogWriter: Sendable {
+    private struct State {
+        var buffer: [UInt8] = []
+        /// The formatted timestamp of `second`, reused for every line in that second.
+        var second = -1
+        var stamp = ""
+    }
+
+    private let state = Mutex(State())
+    private let wake = NSCondition()
+    private let descriptor: Int32
+
+    init(descriptor: Int32 = STDERR_FILENO) {
+        self.descriptor = descriptor
+        let thread = Thread { [self] in self.run() }
+        thread.name = "gaterouter-log"
+        thread.start()
+    }
+
+    func append(level: Logger.Level, label: String, metadata: String, source: String, message: String) {
+        let now = Date().timeIntervalSince1970
+        let large = state.withLock { state -> Bool in
+            let second = Int(now)
+            if second != state.second {
+                state.second = second
+                state.stamp = Self.timestamp(second)
+            }
+            state.buffer.append(contentsOf: state.stamp.utf8)
+            state.buffer.append(contentsOf: " \(level) \(label):\(metadata.isEmpty ? "" : " " + metadata) [\(source)] \(message)\n".utf8)
+            return state.buffer.count > 64 << 10
+        }
+        if large { wake.signal() }
+    }
+
+    /// Writes everything buffered now, on the calling thread.
+    func flush() {
+        let pending = state.withLock { state -> [UInt8] in
+            defer { state.buffer.removeAll(keepingCapacity: true) }
+            return state.buffer
+        }
+        write(pending)
+    }
+
+    /// Runs for the life of the process (the thread is a daemon: exit does not wait for it).
+    private func run() {
+        while true {
+            wake.lock()
+            _ = wake.wait(until: Date().addingTimeInterval(0.02))
+            wake.unlock()
+            flush()
+        }
+    }
+
+    private func write(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            if written <= 0 {
+                if written < 0, errno == EINTR { continue }
+                return  // stderr closed or broken: drop, as StreamLogHandler would
+            }
+            offset += written
+        }
+    }
+
+    /// `2026-11-25T14:02:17+0000`, as `StreamLogHandler` writes it (in UTC).
+    static func timestamp(_ second: Int) -> String {
+        var seconds = time_t(second)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))+0000"
+    }
+}
+
+/// A `LogHandler` over a ``LogWriter``; the same line format as swift-log's `StreamLogHandler`.
+struct BufferedStderrLogHandler: LogHandler {
+    let label: String
+    let writer: LogWriter
+    var logLevel: Logger.Level = .info
+    var metadataProvider: Logger.MetadataProvider?
+    var metadata: Logger.Metadata = [:] {
+        didSet { prettyMetadata = Self.pretty(metadata) }
+    }
+    private var prettyMetadata = ""
+
+    init(label: String, writer: LogWriter, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.label = label
+        self.writer = writer
+        self.metadataProvider = metadataProvider
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        log(level: event.level, message: event.message, metadata: event.metadata, source: event.source)
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        log(level: level, message: message, metadata: explicit, source: source)
+    }
+
+    private func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String) {
+        let provided = metadataProvider?.get() ?? [:]
+        let text: String
+        if provided.isEmpty, explicit?.isEmpty ?? true {
+            text = prettyMetadata
+        } else {
+            var merged = metadata
+            merged.merge(provided) { $1 }
+            if let explicit { merged.merge(explicit) { $1 } }
+            text = Self.pretty(merged)
+        }
+        writer.append(level: level, label: label, metadata: text, source: source, message: message.description)
+    }
+
+    static func pretty(_ metadata: Logger.Metadata) -> String {
+        metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}
