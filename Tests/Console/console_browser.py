@@ -142,6 +142,22 @@ def _():
     assert status == 200 and body["model"].startswith("deepseek/"), (status, body)
 
 
+@check("settings: bad input is refused with the API's message and changes nothing")
+def _():
+    go("/console/settings")
+    price = wait.until(EC.presence_of_element_located((By.ID, "max-output-price")))
+    price.clear()
+    price.send_keys("cheap")
+    strategy = Select(find("#strategy"))
+    strategy.select_by_value("latency")
+    find("#save-settings").click()
+    message = text_eventually("#settings-status", lambda text: "max_output_price" in text)
+    assert "not a non-negative decimal" in message, message
+    driver.refresh()
+    assert find("#max-output-price").get_attribute("value") == "", "nothing stored"
+    assert Select(find("#strategy")).first_selected_option.get_attribute("value") == "balanced", "not even the valid field"
+
+
 @check("dashboard and logs: requests show with the model that answered and their exact cost")
 def _():
     costs = []
