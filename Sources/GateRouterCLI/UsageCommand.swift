@@ -48,17 +48,13 @@ struct UsageCommand: AsyncParsableCommand {
     }
 
     static func date(_ text: String, option: String) throws -> Date {
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withFullDate]
-        if let date = formatter.date(from: text) { return date }
+        if let date = UsageQuery.time(parsing: text) { return date }
         throw ValidationError("\(option): use YYYY-MM-DD or Unix seconds")
     }
 
     func printCSV(_ header: [String], _ rows: [[String]]) {
         for row in [header] + rows {
-            print(row.map { $0.contains(",") || $0.contains("\"") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }.joined(separator: ","))
+            print(row.map(CSV.field).joined(separator: ","))
         }
     }
 }

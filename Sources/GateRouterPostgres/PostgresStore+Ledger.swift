@@ -120,7 +120,7 @@ extension PostgresStore {
     static func ledgerJSON(_ records: [LedgerRecord]) throws -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let rows = try records.map(LedgerRow.init)
+        let rows = records.map(LedgerRow.init)
         return String(decoding: try encoder.encode(rows), as: UTF8.self)
     }
 
@@ -170,7 +170,7 @@ private struct LedgerRow: Encodable {
     var estimated: Bool
     var cancelled: Bool
 
-    init(_ record: LedgerRecord) throws {
+    init(_ record: LedgerRecord) {
         id = record.id
         createdMs = PostgresStore.milliseconds(record.created)
         accountId = record.accountID

@@ -81,7 +81,7 @@ struct ConsoleController: Sendable {
             guard Self.isSameOrigin(request), let token = form["csrf"], APIKeyHasher.constantTimeEquals(token, session.csrfToken) else {
                 throw GatewayError.csrfTokenInvalid
             }
-            sessions.signOut(request)
+            sessions.signOut(session)
         }
         var response = Self.redirect("/console/login")
         response.headers[.setCookie] = ConsoleSessions.setCookie(nil, secure: isSecure(request))

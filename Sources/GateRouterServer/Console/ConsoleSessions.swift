@@ -20,6 +20,8 @@ struct ConsoleSession: Sendable {
     var user: ConsoleUser
     var csrfToken: String
     var expires: Date
+    /// The cookie's random part: what signing out forgets.
+    var nonce: String
 }
 
 /// Console sessions as signed cookies, so any gateway instance sharing the store accepts them and nothing is written
@@ -71,13 +73,10 @@ final class ConsoleSessions: Sendable {
     }
 
     /// Forgets a session on this instance (its cookie is cleared by the response too).
-    func signOut(_ request: Request, now: Date = Date()) {
-        guard let value = Self.cookie(Self.cookieName, in: request), session(request, now: now) != nil else { return }
-        let parts = value.split(separator: "|")
-        guard parts.count == 5 else { return }
+    func signOut(_ session: ConsoleSession, now: Date = Date()) {
         signedOut.withLock { signedOut in
             signedOut = signedOut.filter { $0.value > now }
-            signedOut[String(parts[3])] = now.addingTimeInterval(Self.lifetime)
+            signedOut[session.nonce] = session.expires
         }
     }
 
@@ -113,7 +112,7 @@ final class ConsoleSessions: Sendable {
         }
         let macKey = SymmetricKey(data: SHA256.hash(data: Data(("gaterouter-console-session|" + proof).utf8)))
         let csrf = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(("csrf|" + nonce).utf8), using: macKey)).prefix(32)
-        return (ConsoleSession(user: user, csrfToken: String(csrf), expires: expiry), macKey)
+        return (ConsoleSession(user: user, csrfToken: String(csrf), expires: expiry, nonce: nonce), macKey)
     }
 
     /// The `Set-Cookie` value for a new session, or for clearing it (`value` nil).

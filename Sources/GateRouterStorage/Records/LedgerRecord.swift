@@ -108,6 +108,16 @@ public struct UsageQuery: Sendable, Equatable {
         }
     }
 
+    /// A `from`/`to` bound as people write it: Unix seconds, an ISO 8601 date (`2026-11-25`, midnight UTC) or date-time
+    /// (`2026-11-25T10:00:00Z`); nil when it is none of those. Shared by the usage API and the CLI.
+    public static func time(parsing text: String) -> Date? {
+        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withFullDate]
+        return formatter.date(from: text)
+    }
+
     public init(accountID: String? = nil, keyID: String? = nil, from: Date? = nil, to: Date? = nil, model: String? = nil, status: Int? = nil, limit: Int = 100, cursor: Cursor? = nil) {
         self.accountID = accountID
         self.keyID = keyID

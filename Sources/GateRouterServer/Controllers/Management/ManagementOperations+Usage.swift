@@ -60,11 +60,7 @@ extension ManagementOperations {
 
     /// A time as Unix seconds or an ISO 8601 date (`2026-11-25`) or date-time (`2026-11-25T10:00:00Z`).
     static func time(_ text: String, parameter: String) throws -> Date {
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withFullDate]
-        if let date = formatter.date(from: text) { return date }
+        if let date = UsageQuery.time(parsing: text) { return date }
         throw GatewayError.invalidValue(parameter, "'\(parameter)' must be Unix seconds or an ISO 8601 date such as 2026-11-25.")
     }
 

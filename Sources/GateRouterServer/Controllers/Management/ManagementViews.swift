@@ -191,13 +191,16 @@ struct ListView<Item: Encodable>: Encodable {
     }
 }
 
-enum CSV {
-    /// One RFC 4180 line: fields with commas, quotes or line breaks are quoted, quotes doubled.
+public enum CSV {
+    /// One RFC 4180 line: fields quoted as ``field(_:)`` says, CRLF-terminated.
     static func line(_ fields: [String]) -> String {
-        fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
-        }.joined(separator: ",") + "\r\n"
+        fields.map(field).joined(separator: ",") + "\r\n"
+    }
+
+    /// A field as RFC 4180 writes it: quoted when it holds a comma, quote or line break, with quotes doubled.
+    public static func field(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 
     static func response(header: [String], rows: [[String]], filename: String) -> Response {
