@@ -59,6 +59,10 @@ let package = Package(
                 "GateRouterCatalog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -142,7 +146,12 @@ let package = Package(
         // Benchmarks that print numbers (`swift run -c release gaterouter-bench routing`).
         .executableTarget(
             name: "GateRouterBench",
-            dependencies: ["GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting", "GateRouterStorage", "CAllocationCounter"],
+            dependencies: [
+                "GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting", "GateRouterStorage", "CAllocationCounter",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Counts heap allocations for the benchmarks (wraps glibc's allocator; linked only into gaterouter-bench).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The performance benchmark: the same load, on loopback, straight to a fast upstream (the floor), through GateRouter
 # (release build) and through LiteLLM's proxy (best of 1 and 2 workers), non-streaming and streaming, at concurrency
-# 1, 64 and 256; then streaming time to first byte and 2,000 concurrent streams held open.
+# 1, 64 and 256; then streaming time to first byte and 2,000 concurrent streams held open. A naive Hummingbird +
+# AsyncHTTPClient passthrough (`gaterouter-bench passthrough`) runs the JSON load too, as the frameworks' own cost.
 #
 #   bash scripts/bench.sh            # one pass, about 6 minutes after the release build and the one-time installs
 #   BENCH_DURATION=5 bash scripts/bench.sh
@@ -32,6 +33,7 @@ if ! .bench-venv/bin/python -c "import litellm" 2>/dev/null; then
   .bench-venv/bin/pip install --quiet --disable-pip-version-check 'litellm[proxy]'
 fi
 swift build -c release --product gaterouter >/dev/null
+swift build -c release --product gaterouter-bench >/dev/null
 GATEROUTER="$ROOT/.build/release/gaterouter"
 
 wait_for_port() {  # port, [tenths of a second to wait]
@@ -114,6 +116,17 @@ for c in 1 64 256; do
 done
 run_wrk gaterouter-auto json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto.json" "$KEY" "$GATEWAY_PID"
 
+# The naive design for reference (Hummingbird + AsyncHTTPClient, collect and forward, nothing else): what the two
+# frameworks cost before the gateway does any work of its own.
+"$ROOT/.build/release/gaterouter-bench" passthrough 18092 http://127.0.0.1:18080/v1/chat/completions >/dev/null 2>&1 &
+NAIVE_PID=$!
+PIDS+=($NAIVE_PID)
+wait_for_port 18092
+for c in 1 64; do
+  run_wrk naive-passthrough json "$c" http://127.0.0.1:18092/openai/v1/chat/completions "$WORK/direct-json.json" "" "$NAIVE_PID"
+done
+kill "$NAIVE_PID" 2>/dev/null || true
+
 echo "streaming time to first byte at concurrency 1..." >&2
 TTFB_DIRECT=$(python3 bench/probe.py ttfb http://127.0.0.1:18081/v1/chat/completions "$WORK/direct-stream.json" "" 300)
 TTFB_GATEWAY=$(python3 bench/probe.py ttfb http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-stream.json" "$KEY" 300)
@@ -175,6 +188,9 @@ for mode in ("json", "stream"):
             ratios[f"{mode}_c{c}_gaterouter_over_direct"] = round(gateway["rps"] / direct["rps"], 3)
         if gateway and litellm:
             ratios[f"{mode}_c{c}_gaterouter_over_litellm"] = round(gateway["rps"] / litellm["rps"], 1)
+        naive = find("naive-passthrough", mode, c)
+        if gateway and naive:
+            ratios[f"{mode}_c{c}_gaterouter_over_naive_passthrough"] = round(gateway["rps"] / naive["rps"], 2)
 auto, fixed = find("gaterouter-auto", "json", 64), find("gaterouter", "json", 64)
 if auto and fixed:
     ratios["json_c64_auto_over_fixed"] = round(auto["rps"] / fixed["rps"], 3)

@@ -74,7 +74,14 @@ case "routing":
     try routingBenchmark()
 case "micro":
     try MicroBenchmarks.run()
+case "passthrough":
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    guard arguments.count == 2, let port = Int(arguments[0]) else {
+        print("usage: gaterouter-bench passthrough PORT UPSTREAM_URL")
+        exit(2)
+    }
+    try await Passthrough.run(port: port, upstream: arguments[1])
 default:
-    print("usage: gaterouter-bench routing|micro")
+    print("usage: gaterouter-bench routing|micro|passthrough PORT UPSTREAM_URL")
     exit(2)
 }

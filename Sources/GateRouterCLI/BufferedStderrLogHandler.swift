@@ -89,10 +89,9 @@ struct BufferedStderrLogHandler: LogHandler {
     let writer: LogWriter
     var logLevel: Logger.Level = .info
     var metadataProvider: Logger.MetadataProvider?
-    var metadata: Logger.Metadata = [:] {
-        didSet { prettyMetadata = Self.pretty(metadata) }
-    }
-    private var prettyMetadata = ""
+    // Formatted when a line is written, not when metadata is set: every request sets its id, few of them log more
+    // than one line.
+    var metadata: Logger.Metadata = [:]
 
     init(label: String, writer: LogWriter, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
@@ -115,19 +114,27 @@ struct BufferedStderrLogHandler: LogHandler {
 
     private func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String) {
         let provided = metadataProvider?.get() ?? [:]
-        let text: String
-        if provided.isEmpty, explicit?.isEmpty ?? true {
-            text = prettyMetadata
-        } else {
-            var merged = metadata
-            merged.merge(provided) { $1 }
-            if let explicit { merged.merge(explicit) { $1 } }
-            text = Self.pretty(merged)
-        }
+        var merged = metadata
+        if !provided.isEmpty { merged.merge(provided) { $1 } }
+        if let explicit, !explicit.isEmpty { merged.merge(explicit) { $1 } }
+        let text = Self.pretty(merged)
         writer.append(level: level, label: label, metadata: text, source: source, message: message.description)
     }
 
     static func pretty(_ metadata: Logger.Metadata) -> String {
-        metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        var text = ""
+        text.reserveCapacity(metadata.count * 24)
+        for key in metadata.keys.sorted() {
+            guard let value = metadata[key] else { continue }
+            if !text.isEmpty { text.append(" ") }
+            text.append(key)
+            text.append("=")
+            switch value {
+            case .string(let string): text.append(string)
+            case .stringConvertible(let convertible): text.append(convertible.description)
+            default: text.append(value.description)
+            }
+        }
+        return text
     }
 }

@@ -81,12 +81,16 @@ public enum MaxTokensParam: String, Sendable, Codable {
 
 /// Prices in USD per million tokens, kept as exact decimals.
 public struct Pricing: Sendable, Equatable, Codable {
-    public var input: Decimal
-    public var output: Decimal
-    public var cachedInput: Decimal
-    public var cacheWrite: Decimal
+    public var input: Decimal { didSet { perToken = Self.exactPerToken(self) } }
+    public var output: Decimal { didSet { perToken = Self.exactPerToken(self) } }
+    public var cachedInput: Decimal { didSet { perToken = Self.exactPerToken(self) } }
+    public var cacheWrite: Decimal { didSet { perToken = Self.exactPerToken(self) } }
     /// Price of reasoning tokens where a provider bills them apart from output; nil bills them as output.
-    public var reasoning: Decimal?
+    public var reasoning: Decimal? { didSet { perToken = Self.exactPerToken(self) } }
+    /// The same prices in whole picodollars per token, when every one of them is a whole number of picodollars
+    /// (any price with at most six decimals in USD per million): costs are then integer products on the request
+    /// path. Nil otherwise, and costs are computed in `Decimal`.
+    public private(set) var perToken: TokenPrices?
     /// When the price took effect (`YYYY-MM-DD`).
     public var effectiveDate: String
     /// Where the figure came from.
@@ -108,6 +112,30 @@ public struct Pricing: Sendable, Equatable, Codable {
         self.effectiveDate = effectiveDate
         self.source = source
         self.isPriced = isPriced
+        self.perToken = Self.exactPerToken(self)
+    }
+
+    /// Picodollars per token for uncached input, cache reads, cache writes, output and reasoning.
+    public struct TokenPrices: Sendable, Equatable {
+        public var input: Int64
+        public var cachedInput: Int64
+        public var cacheWrite: Int64
+        public var output: Int64
+        public var reasoning: Int64
+    }
+
+    static func exactPerToken(_ pricing: Pricing) -> TokenPrices? {
+        func whole(_ price: Decimal) -> Int64? {
+            var scaled = price * Decimal(1_000_000)
+            var rounded = Decimal()
+            NSDecimalRound(&rounded, &scaled, 0, .plain)
+            guard rounded == scaled, rounded >= 0, rounded < Decimal(Int64(1) << 40) else { return nil }
+            return Int64("\(rounded)")
+        }
+        guard let input = whole(pricing.input), let cachedInput = whole(pricing.cachedInput), let cacheWrite = whole(pricing.cacheWrite),
+              let output = whole(pricing.output), let reasoning = whole(pricing.reasoning ?? pricing.output)
+        else { return nil }
+        return TokenPrices(input: input, cachedInput: cachedInput, cacheWrite: cacheWrite, output: output, reasoning: reasoning)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -135,6 +163,7 @@ public struct Pricing: Sendable, Equatable, Codable {
         effectiveDate = try container.decode(String.self, forKey: .effectiveDate)
         source = try container.decode(String.self, forKey: .source)
         isPriced = true
+        perToken = Self.exactPerToken(self)
     }
 
     public func encode(to encoder: any Encoder) throws {

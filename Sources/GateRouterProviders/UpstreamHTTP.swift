@@ -4,11 +4,65 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
+/// One upstream POST as an adapter prepared it, with the dialect's mapping of a non-2xx answer to a ``GatewayError``.
+struct UpstreamRequest {
+    var url: String
+    var headers: [(String, String)]
+    var body: [UInt8]
+    var mapError: (Int, [UInt8], String?) -> GatewayError
+}
+
 /// Sends one upstream request and turns every failure into a ``GatewayError``; shared by all adapters.
 struct UpstreamHTTP: Sendable {
     let httpClient: HTTPClient
     let requestTimeout: TimeAmount
     let maxResponseBytes: Int
+    /// Non-streaming exchanges with plain-HTTP upstreams go through this pool when it is set.
+    var exchangePool: LoopLocalHTTPPool?
+
+    func exchange(_ request: UpstreamRequest, provider: String, logger: Logger) async throws -> [UInt8] {
+        try await exchange(url: request.url, headers: request.headers, body: request.body, provider: provider, logger: logger, mapError: request.mapError)
+    }
+
+    func post(_ request: UpstreamRequest, provider: String, logger: Logger) async throws -> HTTPClientResponse {
+        try await post(url: request.url, headers: request.headers, body: request.body, provider: provider, logger: logger, mapError: request.mapError)
+    }
+
+    /// POSTs `body` and returns a whole 2xx answer; any other status is mapped with `mapError(status, body, retryAfter)`.
+    ///
+    /// Plain-HTTP upstreams use the event-loop-local pool; TLS upstreams (and every upstream when no pool is set) use
+    /// AsyncHTTPClient.
+    func exchange(
+        url: String,
+        headers: [(String, String)],
+        body: [UInt8],
+        provider: String,
+        logger: Logger,
+        mapError: (Int, [UInt8], String?) -> GatewayError
+    ) async throws -> [UInt8] {
+        guard let exchangePool, let target = PlainHTTPURL(url) else {
+            let response = try await post(url: url, headers: headers, body: body, provider: provider, logger: logger, mapError: mapError)
+            return try await collect(response, provider: provider)
+        }
+        var fields = HTTPHeaders()
+        fields.reserveCapacity(headers.count + 3)
+        fields.add(name: "content-type", value: "application/json")
+        for (name, value) in headers { fields.add(name: name, value: value) }
+        let answer: LoopLocalHTTPPool.Answer
+        do {
+            answer = try await exchangePool.post(
+                host: target.host, port: target.port, path: target.path, headers: fields, body: ByteBuffer(bytes: body), timeout: requestTimeout,
+                maxResponseBytes: maxResponseBytes
+            )
+        } catch let error as LoopLocalHTTPPool.ExchangeError {
+            throw error == .timedOut || error == .cancelled ? GatewayError.upstreamTimeout(provider: provider) : GatewayError.upstreamUnavailable(provider: provider)
+        }
+        let bytes = Array(answer.body.readableBytesView)
+        guard (200..<300).contains(answer.status) else {
+            throw mapError(answer.status, bytes, answer.headers.first(name: "retry-after"))
+        }
+        return bytes
+    }
 
     /// POSTs `body` and returns a 2xx response whose body is still streaming; any other status is read (bounded) and
     /// mapped with `mapError(status, body, retryAfter)`.
@@ -45,5 +99,47 @@ struct UpstreamHTTP: Sendable {
         } catch {
             throw UpstreamErrorMapping.transportError(error, provider: provider)
         }
+    }
+}
+
+/// `http://host[:port]/path` split for a direct connection; nil for anything else (TLS, user info, no host).
+struct PlainHTTPURL: Equatable {
+    var host: String
+    var port: Int
+    var path: String
+
+    init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    init?(_ url: String) {
+        guard url.hasPrefix("http://") else { return nil }
+        let rest = url.dropFirst("http://".count)
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        path = authorityEnd == rest.endIndex ? "/" : (rest[authorityEnd] == "?" ? "/" : "") + String(rest[authorityEnd...])
+        if authority.hasPrefix("[") {
+            // An IPv6 literal: `[::1]:8000`.
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            if after.isEmpty {
+                port = 80
+            } else {
+                guard after.first == ":", let value = Int(after.dropFirst()), (1...65535).contains(value) else { return nil }
+                port = value
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else { return nil }
+            port = value
+        } else {
+            host = String(authority)
+            port = 80
+        }
+        guard !host.isEmpty else { return nil }
     }
 }

@@ -129,13 +129,18 @@ public struct SQLiteStore: GatewayStore {
                 """)
             let charge = try db.cachedStatement(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? AND prepaid")
             let touch = try db.cachedStatement(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+            // An account is charged and a key's last use written once per batch (the sum, the newest), not per record.
+            var charges: [String: Picodollars] = [:]
+            var lastUsed: [String: Date] = [:]
             for record in records {
                 try insert.execute(arguments: StatementArguments(Self.arguments(record)))
                 guard db.changesCount == 1 else { continue }
                 inserted += 1
-                if record.cost != .zero { try charge.execute(arguments: [record.cost.value, record.accountID]) }
-                try touch.execute(arguments: [record.created, record.keyID, record.created])
+                if record.cost != .zero { charges[record.accountID, default: .zero] += record.cost }
+                if lastUsed[record.keyID].map({ $0 < record.created }) ?? true { lastUsed[record.keyID] = record.created }
             }
+            for (accountID, cost) in charges where cost != .zero { try charge.execute(arguments: [cost.value, accountID]) }
+            for (keyID, created) in lastUsed { try touch.execute(arguments: [created, keyID, created]) }
             return inserted
         }
     }

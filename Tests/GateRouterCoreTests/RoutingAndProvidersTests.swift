@@ -1,5 +1,5 @@
 import GateRouterCatalog
-import GateRouterProviders
+@testable import GateRouterProviders
 import GateRouterRouting
 import GateRouterWire
 import Testing
@@ -60,5 +60,18 @@ import Testing
         #expect(try resolver(defaultModel: "deepseek/deepseek-v3.1").resolve("auto", autoRoutingEnabled: true).modelID == "deepseek/deepseek-v3.1")
         #expect(try resolver().resolve("auto", autoRoutingEnabled: true).catalogModel?.useCase == .general)
         #expect(throws: GatewayError.self) { try resolver(environment: [:]).resolve("auto", autoRoutingEnabled: true) }
+    }
+}
+
+@Suite struct PlainHTTPURLTests {
+    @Test func plainHTTPURLsSplitIntoHostPortAndPathAndEverythingElseStaysWithTheHTTPClient() {
+        #expect(PlainHTTPURL("http://127.0.0.1:8000/v1/chat/completions") == PlainHTTPURL(host: "127.0.0.1", port: 8000, path: "/v1/chat/completions"))
+        #expect(PlainHTTPURL("http://ollama/v1/chat/completions") == PlainHTTPURL(host: "ollama", port: 80, path: "/v1/chat/completions"))
+        #expect(PlainHTTPURL("http://[::1]:11434/api?x=1") == PlainHTTPURL(host: "::1", port: 11434, path: "/api?x=1"))
+        #expect(PlainHTTPURL("http://localhost:9000") == PlainHTTPURL(host: "localhost", port: 9000, path: "/"))
+        #expect(PlainHTTPURL("http://localhost?x=1") == PlainHTTPURL(host: "localhost", port: 80, path: "/?x=1"))
+        for other in ["https://api.openai.com/v1/chat/completions", "http://user:pw@host/v1", "http://:80/v1", "http://host:0/", "http://host:99999/", "http://[::1/", "ftp://x/"] {
+            #expect(PlainHTTPURL(other) == nil, "\(other)")
+        }
     }
 }

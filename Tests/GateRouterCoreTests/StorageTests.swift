@@ -1,6 +1,8 @@
 import Foundation
+import GateRouterCatalog
 import GateRouterSQLite
 import GateRouterStorage
+import GateRouterWire
 import Testing
 
 @Suite struct APIKeyTests {
@@ -151,5 +153,40 @@ import Testing
         #expect(try LedgerRecord.Attempt.list(json: older) == attempts)
         #expect(throws: AttemptsJSONError.self) { try LedgerRecord.Attempt.list(json: #"[{"model":"m"}]"#) }
         #expect(throws: (any Error).self) { try LedgerRecord.Attempt.list(json: "not json") }
+    }
+}
+
+@Suite struct CostCalculatorTests {
+    /// The Decimal arithmetic the integer path replaces, kept here as the reference.
+    static func decimalCost(_ usage: Usage, _ pricing: Pricing) -> Picodollars {
+        let cached = usage.cachedTokens ?? 0, write = usage.cacheWriteTokens ?? 0, reasoning = usage.reasoningTokens ?? 0
+        var total = Decimal(usage.promptTokens - cached - write) * pricing.input + Decimal(cached) * pricing.cachedInput
+        total += Decimal(write) * pricing.cacheWrite + Decimal(usage.completionTokens - reasoning) * pricing.output
+        total += Decimal(reasoning) * (pricing.reasoning ?? pricing.output)
+        return Picodollars(usd: total / 1_000_000)
+    }
+
+    @Test func everyCatalogPriceIsWholePicodollarsAndTheIntegerCostMatchesDecimal() throws {
+        let catalog = try ModelCatalog.bundled()
+        var usage = Usage(promptTokens: 12_345, completionTokens: 6_789)
+        usage.cachedTokens = 2_000
+        usage.cacheWriteTokens = 345
+        usage.reasoningTokens = 1_000
+        for model in catalog.models where model.pricing.isPriced {
+            #expect(model.pricing.perToken != nil, "\(model.id)")
+            #expect(CostCalculator.cost(of: usage, pricing: model.pricing) == Self.decimalCost(usage, model.pricing), "\(model.id)")
+        }
+    }
+
+    @Test func aSubPicodollarPriceFallsBackToDecimalAndRoundsOnce() {
+        // $0.0000001 per million tokens is a tenth of a picodollar per token: no exact integer rate.
+        var pricing = Pricing(input: Decimal(string: "0.0000001")!, output: 2, cachedInput: 0, cacheWrite: 0, effectiveDate: "2026-01-01", source: "test")
+        #expect(pricing.perToken == nil)
+        let usage = Usage(promptTokens: 25, completionTokens: 10)
+        #expect(CostCalculator.cost(of: usage, pricing: pricing) == Picodollars(20_000_003))  // 2.5 rounds to 3 (.plain)
+        // Changing a price recomputes the integer rates.
+        pricing.input = Decimal(string: "0.15")!
+        #expect(pricing.perToken?.input == 150_000)
+        #expect(CostCalculator.cost(of: usage, pricing: pricing) == Picodollars(25 * 150_000 + 10 * 2_000_000))
     }
 }

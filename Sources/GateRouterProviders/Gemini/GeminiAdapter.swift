@@ -12,13 +12,16 @@ public struct GeminiAdapter: ProviderAdapter {
     /// The largest image downloaded to send inline.
     static let maxImageBytes = 20 << 20
 
-    public init(httpClient: HTTPClient, configuration: OpenAICompatibleAdapter.Configuration = .init()) {
-        self.http = UpstreamHTTP(httpClient: httpClient, requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes)
+    /// - Parameter exchangePool: when set, non-streaming requests to plain-HTTP upstreams use it (see ``LoopLocalHTTPPool``).
+    public init(httpClient: HTTPClient, configuration: OpenAICompatibleAdapter.Configuration = .init(), exchangePool: LoopLocalHTTPPool? = nil) {
+        self.http = UpstreamHTTP(
+            httpClient: httpClient, requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes, exchangePool: exchangePool
+        )
     }
 
     public func complete(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamCompletion {
-        let (response, adapted) = try await send(call, stream: false, logger: logger)
-        let bytes = try await http.collect(response, provider: call.target.provider.id)
+        let (request, adapted) = try await prepare(call, stream: false, logger: logger)
+        let bytes = try await http.exchange(request, provider: call.target.provider.id, logger: logger)
         guard let message = try? JSONValue.parse(bytes) else { throw GatewayError.upstreamInvalidResponse(provider: call.target.provider.id) }
         let (body, usage) = try GeminiResponseTranslation.completion(
             message, modelID: call.target.modelID, created: Int(Date().timeIntervalSince1970), callIDPrefix: Self.callIDPrefix()
@@ -27,7 +30,8 @@ public struct GeminiAdapter: ProviderAdapter {
     }
 
     public func stream(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamEventStream {
-        let (response, adapted) = try await send(call, stream: true, logger: logger)
+        let (request, adapted) = try await prepare(call, stream: true, logger: logger)
+        let response = try await http.post(request, provider: call.target.provider.id, logger: logger)
         let transcoder = GeminiStreamTranscoder(
             modelID: call.target.modelID, created: Int(Date().timeIntervalSince1970), forwardUsage: call.request.wantsStreamUsage, callIDPrefix: Self.callIDPrefix()
         )
@@ -39,7 +43,7 @@ public struct GeminiAdapter: ProviderAdapter {
         "call_" + String(UInt64.random(in: .min ... .max), radix: 36) + "_"
     }
 
-    private func send(_ call: UpstreamCall, stream: Bool, logger: Logger) async throws -> (HTTPClientResponse, [String]) {
+    private func prepare(_ call: UpstreamCall, stream: Bool, logger: Logger) async throws -> (UpstreamRequest, [String]) {
         guard let request = try? JSONValue.parse(call.body.serialized()) else { throw GatewayError.invalidJSON("the body is not valid JSON") }
         let provider = call.target.provider
         let images = try await fetchImages(Self.remoteImageURLs(in: request, baseURL: provider.baseURL), provider: provider.id, logger: logger)
@@ -50,15 +54,10 @@ public struct GeminiAdapter: ProviderAdapter {
         let model = call.target.upstreamModel.hasPrefix("models/") ? String(call.target.upstreamModel.dropFirst(7)) : call.target.upstreamModel
         let method = stream ? ":streamGenerateContent?alt=sse" : ":generateContent"
         let path = model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":"])) ?? model
-        let response = try await http.post(
-            url: provider.baseURL + "/v1beta/models/" + path + method,
-            headers: headers,
-            body: translated.body.serialized(),
-            provider: provider.id,
-            logger: logger,
-            mapError: { status, body, retryAfter in GeminiResponseTranslation.error(status: status, body: body, retryAfter: retryAfter) }
-        )
-        return (response, translated.adapted)
+        let upstream = UpstreamRequest(url: provider.baseURL + "/v1beta/models/" + path + method, headers: headers, body: translated.body.serialized()) {
+            status, body, retryAfter in GeminiResponseTranslation.error(status: status, body: body, retryAfter: retryAfter)
+        }
+        return (upstream, translated.adapted)
     }
 
     /// The http(s) image URLs in user messages; Gemini cannot fetch these itself, so the gateway sends them inline.

@@ -27,14 +27,17 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
 
     let http: UpstreamHTTP
 
-    public init(httpClient: HTTPClient, configuration: Configuration = .init()) {
-        self.http = UpstreamHTTP(httpClient: httpClient, requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes)
+    /// - Parameter exchangePool: when set, non-streaming requests to plain-HTTP upstreams use it (see ``LoopLocalHTTPPool``).
+    public init(httpClient: HTTPClient, configuration: Configuration = .init(), exchangePool: LoopLocalHTTPPool? = nil) {
+        self.http = UpstreamHTTP(
+            httpClient: httpClient, requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes, exchangePool: exchangePool
+        )
     }
 
     public func complete(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamCompletion {
         let provider = call.target.provider.id
-        let (response, adapted) = try await execute(call, streaming: false, logger: logger)
-        let body = try await http.collect(response, provider: provider)
+        let (request, adapted) = try prepare(call, streaming: false)
+        let body = try await http.exchange(request, provider: provider, logger: logger)
         var object: RawJSONObject
         do {
             object = try RawJSONObject(parsing: body)
@@ -54,7 +57,8 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     }
 
     public func stream(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamEventStream {
-        let (response, adapted) = try await execute(call, streaming: true, logger: logger)
+        let (request, adapted) = try prepare(call, streaming: true)
+        let response = try await http.post(request, provider: call.target.provider.id, logger: logger)
         let transcoder = OpenAIChunkTranscoder(
             modelID: call.target.modelID,
             provider: call.target.provider.id,
@@ -63,24 +67,17 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         return UpstreamEventStream(body: response.body, transcoder: transcoder, upstreamModel: call.target.upstreamModel, adapted: adapted)
     }
 
-    /// Sends the request and returns a 2xx response; any other status becomes a ``GatewayError``.
-    private func execute(_ call: UpstreamCall, streaming: Bool, logger: Logger) async throws -> (HTTPClientResponse, [String]) {
+    /// The upstream request; a non-2xx answer to it becomes a ``GatewayError``.
+    private func prepare(_ call: UpstreamCall, streaming: Bool) throws -> (UpstreamRequest, [String]) {
         let settings = call.target.provider
         var headers = [("accept", streaming ? "text/event-stream" : "application/json")]
         if let key = settings.apiKey, !key.isEmpty { headers.append(("authorization", "Bearer \(key)")) }
         let (body, adapted) = Self.upstreamBody(for: call, streaming: streaming)
         try call.enforceStrictParams(adapted)
-        let response = try await http.post(
-            url: settings.chatCompletionsURL,
-            headers: headers,
-            body: body,
-            provider: settings.id,
-            logger: logger,
-            mapError: { status, body, retryAfter in
-                UpstreamErrorMapping.httpError(status: status, body: body, provider: settings.id, retryAfter: retryAfter)
-            }
-        )
-        return (response, adapted)
+        let request = UpstreamRequest(url: settings.chatCompletionsURL, headers: headers, body: body) { status, body, retryAfter in
+            UpstreamErrorMapping.httpError(status: status, body: body, provider: settings.id, retryAfter: retryAfter)
+        }
+        return (request, adapted)
     }
 
     /// The body sent upstream: the client's fields, with the few the gateway owns rewritten, and what was adapted.

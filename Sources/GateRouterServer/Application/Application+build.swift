@@ -33,6 +33,8 @@ public func buildApplication(
         client = makeUpstreamClient(limits: configuration.limits)
         services.append(HTTPClientService(client: client))
     }
+    let exchangePool = LoopLocalHTTPPool(configuration: .init(connectTimeout: .init(configuration.limits.upstreamConnectTimeout)))
+    services.append(ExchangePoolService(pool: exchangePool))
     let metrics = GatewayMetrics()
     let recorder = UsageRecorder(store: state.store, spend: state.spend, logger: logger)
     let meter = Meter(recorder: recorder, spend: state.spend, rateLimiter: RateLimiter(), authCache: state.authCache)
@@ -46,7 +48,9 @@ public func buildApplication(
     } catch {
         logger.error("web console disabled: its bundled templates could not be loaded", metadata: ["gr.error": "\(error)"])
     }
-    let router = buildRouter(configuration: configuration, state: state, httpClient: client, metrics: metrics, meter: meter, console: console)
+    let router = buildRouter(
+        configuration: configuration, state: state, httpClient: client, exchangePool: exchangePool, metrics: metrics, meter: meter, console: console
+    )
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .init(configuration.limits.clientIdleTimeout))),
@@ -75,6 +79,7 @@ func buildRouter(
     configuration: GatewayConfiguration,
     state: GatewayBootstrap.Result,
     httpClient: HTTPClient,
+    exchangePool: LoopLocalHTTPPool,
     metrics: GatewayMetrics,
     meter: Meter,
     console: ConsoleAssets?
@@ -94,7 +99,8 @@ func buildRouter(
     )
     let adapters = ProviderAdapters(
         httpClient: httpClient,
-        configuration: .init(requestTimeout: .init(configuration.limits.upstreamRequestTimeout))
+        configuration: .init(requestTimeout: .init(configuration.limits.upstreamRequestTimeout)),
+        exchangePool: exchangePool
     )
 
     // Console sessions (cookies) stand in for a key or the admin token on the APIs the console's pages call.
@@ -138,6 +144,16 @@ struct HTTPClientService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await client.shutdown()
+    }
+}
+
+/// Closes the event-loop-local pool's idle upstream connections after the HTTP server has stopped.
+struct ExchangePoolService: Service {
+    let pool: LoopLocalHTTPPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await pool.shutdown()
     }
 }
 

@@ -63,14 +63,19 @@ public final class RequestReport: Sendable {
 /// Request ids: 16 random bytes in hex, unique enough to grep for across instances.
 enum RequestID {
     static func make() -> String {
+        // Two 64-bit draws from the system generator: one draw per byte cost a kernel call each.
         var generator = SystemRandomNumberGenerator()
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = Array("req_".utf8)
-        for _ in 0..<16 {
-            let byte = UInt8.random(in: .min ... .max, using: &generator)
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+        let halves = (generator.next(), generator.next())
+        return String(unsafeUninitializedCapacity: 36) { out in
+            let hex: StaticString = "0123456789abcdef"
+            let digits = hex.utf8Start
+            for (index, byte) in "req_".utf8.enumerated() { out[index] = byte }
+            for nibble in 0..<32 {
+                let word = nibble < 16 ? halves.0 : halves.1
+                let shift = UInt64(60 - (nibble % 16) * 4)
+                out[4 + nibble] = digits[Int((word >> shift) & 0xF)]
+            }
+            return 36
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

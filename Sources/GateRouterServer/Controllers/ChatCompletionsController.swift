@@ -358,8 +358,6 @@ struct ChatCompletionsController: Sendable {
             $0.model = target.modelID
             $0.provider = target.provider.id
         }
-        logger[metadataKey: "gr.model"] = .string(target.modelID)
-        logger[metadataKey: "gr.provider"] = .string(target.provider.id)
     }
 
     private func gatewayHeaders(

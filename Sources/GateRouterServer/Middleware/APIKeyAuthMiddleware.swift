@@ -37,7 +37,6 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
         if identity.account.suspended { throw GatewayError.accountSuspended }
         var context = context
         context.identity = identity
-        context.logger[metadataKey: "gr.key.id"] = .string(identity.key.id)
         context.report.update {
             $0.keyID = identity.key.id
             $0.accountID = identity.account.id
@@ -58,8 +57,11 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            let key = parts[1].trimmingCharacters(in: .whitespaces)
-            return key.isEmpty ? nil : key
+            // Spaces and tabs around the key are dropped by hand: Foundation's trimming bridges through NSString.
+            let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+            var key = parts[1].drop(while: isBlank)
+            while let last = key.last, isBlank(last) { key = key.dropLast() }
+            return key.isEmpty ? nil : String(key)
         }
         if let key = request.headers[.xAPIKey], !key.isEmpty { return key }
         return nil

@@ -15,11 +15,31 @@ public enum CostCalculator {
         let uncached = max(0, usage.promptTokens - cached - cacheWrite)
         let reasoning = min(max(0, usage.reasoningTokens ?? 0), max(0, usage.completionTokens))
         let output = max(0, usage.completionTokens - reasoning)
+        if let prices = pricing.perToken, let exact = exactCost(prices, uncached, cached, cacheWrite, output, reasoning) {
+            return exact
+        }
         var total = Decimal(uncached) * pricing.input
         total += Decimal(cached) * pricing.cachedInput
         total += Decimal(cacheWrite) * pricing.cacheWrite
         total += Decimal(output) * pricing.output
         total += Decimal(reasoning) * (pricing.reasoning ?? pricing.output)
         return Picodollars(usd: total / Decimal(1_000_000))
+    }
+
+    /// Integer picodollars, or nil on overflow (the `Decimal` path then rounds as before).
+    private static func exactCost(
+        _ prices: Pricing.TokenPrices, _ uncached: Int, _ cached: Int, _ cacheWrite: Int, _ output: Int, _ reasoning: Int
+    ) -> Picodollars? {
+        var total: Int64 = 0
+        func add(_ count: Int, _ rate: Int64) -> Bool {
+            let (product, overflow) = Int64(count).multipliedReportingOverflow(by: rate)
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            total = sum
+            return !overflow && !sumOverflow
+        }
+        guard add(uncached, prices.input), add(cached, prices.cachedInput), add(cacheWrite, prices.cacheWrite), add(output, prices.output),
+              add(reasoning, prices.reasoning)
+        else { return nil }
+        return Picodollars(total)
     }
 }

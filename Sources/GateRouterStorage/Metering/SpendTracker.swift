@@ -130,6 +130,8 @@ public final class SpendTracker: Sendable {
     /// Starts new day and month periods when `date` has moved past the current ones.
     private static func roll(_ spend: inout KeySpend, to date: Date) {
         let dayStart = BudgetPeriod.day.start(containing: date)
+        // The same UTC day is the same month: the calendar is consulted only when the day moves.
+        guard spend.dayStart != dayStart || spend.monthStart == nil else { return }
         if spend.dayStart != dayStart {
             spend.dayStart = dayStart
             spend.day = .zero

@@ -111,12 +111,18 @@ public enum BudgetPeriod: String, Sendable, Codable, CaseIterable {
 
     /// The start of the period that contains `date`, or nil for `total`.
     public func start(containing date: Date) -> Date? {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
         switch self {
-        case .total: return nil
-        case .day: return calendar.startOfDay(for: date)
-        case .month: return calendar.date(from: calendar.dateComponents([.year, .month], from: date))
+        case .total:
+            return nil
+        case .day:
+            // UTC days are whole multiples of 86,400 s since the epoch (no leap seconds in Unix time): no calendar
+            // needed on the request path, where every charge asks.
+            let seconds = date.timeIntervalSince1970
+            return Date(timeIntervalSince1970: (seconds / 86_400).rounded(.down) * 86_400)
+        case .month:
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+            return calendar.date(from: calendar.dateComponents([.year, .month], from: date))
         }
     }
 }
