@@ -102,19 +102,30 @@ struct UpstreamHTTP: Sendable {
     }
 }
 
-/// `http://host[:port]/path` split for a direct connection; nil for anything else (TLS, user info, no host).
-struct PlainHTTPURL: Equatable {
-    var host: String
-    var port: Int
-    var path: String
+/// One prepared non-streaming exchange with a plain-HTTP upstream.
+public struct PlainHTTPExchange: Sendable {
+    public var host: String
+    public var port: Int
+    public var path: String
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer
+    /// What the gateway adapted in the client's request (reported in `x-gaterouter-adapted`).
+    public var adapted: [String]
+}
 
-    init(host: String, port: Int, path: String) {
+/// `http://host[:port]/path` split for a direct connection; nil for anything else (TLS, user info, no host).
+public struct PlainHTTPURL: Equatable, Sendable {
+    public var host: String
+    public var port: Int
+    public var path: String
+
+    public init(host: String, port: Int, path: String) {
         self.host = host
         self.port = port
         self.path = path
     }
 
-    init?(_ url: String) {
+    public init?(_ url: String) {
         guard url.hasPrefix("http://") else { return nil }
         let rest = url.dropFirst("http://".count)
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex

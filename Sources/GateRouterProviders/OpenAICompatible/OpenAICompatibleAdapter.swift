@@ -38,6 +38,12 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         let provider = call.target.provider.id
         let (request, adapted) = try prepare(call, streaming: false)
         let body = try await http.exchange(request, provider: provider, logger: logger)
+        return try Self.completion(from: body, call: call, adapted: adapted)
+    }
+
+    /// A 2xx answer's body as the client's completion: the catalog id in `model`, usage read, in-band errors thrown.
+    public static func completion(from body: [UInt8], call: UpstreamCall, adapted: [String]) throws(GatewayError) -> UpstreamCompletion {
+        let provider = call.target.provider.id
         var object: RawJSONObject
         do {
             object = try RawJSONObject(parsing: body)
@@ -54,6 +60,20 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
             usage = Usage(json: raw)
         }
         return UpstreamCompletion(body: object.serialized(), usage: usage, upstreamModel: upstreamModel, adapted: adapted)
+    }
+
+    /// A non-streaming request to a plain-HTTP upstream, ready for ``LoopLocalHTTPPool``: nil when the provider's URL
+    /// is not plain HTTP. Throws what strict parameters refuse.
+    public static func plainHTTPExchange(for call: UpstreamCall) throws(GatewayError) -> PlainHTTPExchange? {
+        let settings = call.target.provider
+        guard let url = PlainHTTPURL(settings.chatCompletionsURL) else { return nil }
+        let (body, adapted) = upstreamBody(for: call, streaming: false)
+        try call.enforceStrictParams(adapted)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "accept", value: "application/json")
+        if let key = settings.apiKey, !key.isEmpty { headers.add(name: "authorization", value: "Bearer \(key)") }
+        return PlainHTTPExchange(host: url.host, port: url.port, path: url.path, headers: headers, body: ByteBuffer(bytes: body), adapted: adapted)
     }
 
     public func stream(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamEventStream {

@@ -61,30 +61,53 @@ public final class LoopLocalHTTPPool: Sendable {
     public func post(
         host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount, maxResponseBytes: Int
     ) async throws -> Answer {
-        do {
-            return try await exchange(host: host, port: port, path: path, headers: headers, body: body, timeout: timeout, maxResponseBytes: maxResponseBytes, reuse: true)
-        } catch let error as StaleConnection {
-            // An idle connection the upstream closed just as it was reused, before a byte of answer came back: the
-            // request was not served, so it goes once more on a new connection.
-            _ = error
-            return try await exchange(host: host, port: port, path: path, headers: headers, body: body, timeout: timeout, maxResponseBytes: maxResponseBytes, reuse: false)
+        // `any()` is the caller's own loop when it runs on one (the gateway runs its tasks on the event loops).
+        let loop = group.any()
+        let cancelled = NIOLockedValueBox<Exchange?>(nil)
+        return try await withTaskCancellationHandler {
+            try await post(on: loop, host: host, port: port, path: path, headers: headers, body: body, timeout: timeout, maxResponseBytes: maxResponseBytes) {
+                exchange in cancelled.withLockedValue { $0 = exchange }
+            }.get()
+        } onCancel: {
+            loop.execute { cancelled.withLockedValue { $0 }?.fail(.cancelled) }
         }
     }
 
-    private struct StaleConnection: Error {}
+    /// The same exchange for a caller already on `loop` (the gateway's NIO fast path): the answer arrives as a
+    /// future on that loop. `started` sees each exchange begin, so that a caller can cancel it.
+    public func post(
+        on loop: any EventLoop, host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
+        maxResponseBytes: Int, started: @escaping @Sendable (Exchange) -> Void = { _ in }
+    ) -> EventLoopFuture<Answer> {
+        var requestHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
+        requestHead.headers.replaceOrAdd(name: "host", value: port == 80 ? host : "\(host):\(port)")
+        requestHead.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        let head = requestHead
+        let attempt = { @Sendable (reuse: Bool) -> (Exchange, EventLoopFuture<Answer>) in
+            let exchange = Exchange(maxResponseBytes: maxResponseBytes, promise: loop.makePromise())
+            started(exchange)
+            return (exchange, self.start(exchange, on: loop, key: "\(host):\(port)", host: host, port: port, head: head, body: body, timeout: timeout, reuse: reuse))
+        }
+        let (first, answer) = attempt(true)
+        return answer.flatMapError { error in
+            // An idle connection the upstream closed just as it was reused, before a byte of answer came back: the
+            // request was not served, so it goes once more on a new connection.
+            guard error as? ExchangeError == .connectionClosed, first.reused, !first.answerStarted else {
+                return loop.makeFailedFuture(error)
+            }
+            return attempt(false).1
+        }
+    }
 
-    private func exchange(
-        host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount, maxResponseBytes: Int, reuse: Bool
-    ) async throws -> Answer {
-        // `any()` is the caller's own loop when it runs on one (the gateway runs its tasks on the event loops).
-        let loop = group.any()
-        guard let idle = loops[ObjectIdentifier(loop)] else { throw ExchangeError.connectFailed }
-        let exchange = Exchange(maxResponseBytes: maxResponseBytes, promise: loop.makePromise())
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
-        head.headers.replaceOrAdd(name: "host", value: port == 80 ? host : "\(host):\(port)")
-        head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
-        let key = "\(host):\(port)"
-        let start = { [configuration, closed] in
+    private func start(
+        _ exchange: Exchange, on loop: any EventLoop, key: String, host: String, port: Int, head: HTTPRequestHead, body: ByteBuffer, timeout: TimeAmount,
+        reuse: Bool
+    ) -> EventLoopFuture<Answer> {
+        guard let idle = loops[ObjectIdentifier(loop)] else {
+            exchange.promise.fail(ExchangeError.connectFailed)
+            return exchange.promise.futureResult
+        }
+        let begin = { @Sendable [configuration, closed] in
             guard !closed.withLockedValue({ $0 }) else {
                 exchange.fail(.connectionClosed)
                 return
@@ -105,22 +128,13 @@ public final class LoopLocalHTTPPool: Sendable {
                 }
             }
         }
-        if loop.inEventLoop { start() } else { loop.execute(start) }
-        let result = exchange.promise.futureResult.map { answer -> Answer in
+        if loop.inEventLoop { begin() } else { loop.execute(begin) }
+        return exchange.promise.futureResult.map { answer -> Answer in
             // Back to this loop's idle list when the upstream keeps the connection open.
             if let connection = exchange.connection, connection.reusable {
                 idle.value.put(connection, key: key, limit: self.configuration.maxIdlePerHost)
             }
             return answer
-        }
-        return try await withTaskCancellationHandler {
-            do {
-                return try await result.get()
-            } catch ExchangeError.connectionClosed where exchange.reused && !exchange.answerStarted {
-                throw StaleConnection()
-            }
-        } onCancel: {
-            loop.execute { exchange.fail(.cancelled) }
         }
     }
 
@@ -177,7 +191,7 @@ final class Connection {
 }
 
 /// One exchange in flight: the caller's promise, completed once, on the connection's loop.
-final class Exchange: @unchecked Sendable {
+public final class Exchange: @unchecked Sendable {
     // Unchecked: every field is read and written on `promise`'s event loop only (the pool's start closure, the channel
     // handler and the cancellation hop all run there).
     let maxResponseBytes: Int
@@ -199,8 +213,8 @@ final class Exchange: @unchecked Sendable {
         promise.succeed(answer)
     }
 
-    /// Fails the exchange; a connection with a half-read answer cannot be reused, so it is closed.
-    func fail(_ error: LoopLocalHTTPPool.ExchangeError) {
+    /// Fails the exchange; a connection with a half-read answer cannot be reused, so it is closed. Call on its loop.
+    public func fail(_ error: LoopLocalHTTPPool.ExchangeError) {
         guard !isFinished else { return }
         isFinished = true
         if let connection, connection.handler.current === self {

@@ -48,12 +48,13 @@ public func buildApplication(
     } catch {
         logger.error("web console disabled: its bundled templates could not be loaded", metadata: ["gr.error": "\(error)"])
     }
-    let router = buildRouter(
-        configuration: configuration, state: state, httpClient: client, exchangePool: exchangePool, metrics: metrics, meter: meter, console: console
+    let (router, fastPath) = buildRouter(
+        configuration: configuration, state: state, httpClient: client, exchangePool: exchangePool, metrics: metrics, meter: meter, console: console,
+        logger: logger
     )
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .init(configuration.limits.clientIdleTimeout))),
+        server: .gatewayHTTP1(idleTimeout: configuration.limits.clientIdleTimeout, fastPath: configuration.fastPath ? fastPath : nil),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "GateRouter"),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -82,8 +83,9 @@ func buildRouter(
     exchangePool: LoopLocalHTTPPool,
     metrics: GatewayMetrics,
     meter: Meter,
-    console: ConsoleAssets?
-) -> Router<GatewayRequestContext> {
+    console: ConsoleAssets?,
+    logger: Logger
+) -> (Router<GatewayRequestContext>, FastChatCompletions) {
     let router = Router(context: GatewayRequestContext.self)
     if !configuration.corsAllowedOrigins.isEmpty {
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(configuration.corsAllowedOrigins)))
@@ -101,6 +103,12 @@ func buildRouter(
         httpClient: httpClient,
         configuration: .init(requestTimeout: .init(configuration.limits.upstreamRequestTimeout)),
         exchangePool: exchangePool
+    )
+    let fastPath = FastChatCompletions(
+        authCache: state.authCache, meter: meter, planner: planner, health: health, limits: configuration.routing, metrics: metrics, pool: exchangePool,
+        requestTimeout: configuration.limits.upstreamRequestTimeout, maxResponseBytes: OpenAICompatibleAdapter.Configuration().maxResponseBytes,
+        maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes, trustForwardedHeaders: configuration.trustForwardedHeaders, serverName: "GateRouter",
+        logger: logger
     )
 
     // Console sessions (cookies) stand in for a key or the admin token on the APIs the console's pages call.
@@ -134,7 +142,7 @@ func buildRouter(
             .addRoutes(to: router)
     }
     ProbesController(metrics: metrics, configuration: configuration, resolver: resolver).addRoutes(to: router)
-    return router
+    return (router, fastPath)
 }
 
 /// Shuts the upstream client down after the HTTP server has stopped (services stop in reverse order).

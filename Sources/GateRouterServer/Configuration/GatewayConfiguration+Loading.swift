@@ -165,7 +165,7 @@ extension GatewayConfiguration {
         if let defaultModel, defaultModel != "auto", catalog.model(named: defaultModel) == nil, !defaultModel.contains("/") {
             throw ConfigurationError("routing.default_model '\(defaultModel)' is not in the catalog")
         }
-        return GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             host: host,
             port: port,
             dataDirectory: dataDirectory,
@@ -179,6 +179,8 @@ extension GatewayConfiguration {
             catalog: catalog,
             isDemo: commandLine.isDemo
         )
+        configuration.fastPath = !["0", "false", "off", "no"].contains(environment["GATEROUTER_FAST_PATH"]?.lowercased() ?? "")
+        return configuration
     }
 
     /// The same configuration with every provider pointed at one simulated upstream (`serve --demo`).

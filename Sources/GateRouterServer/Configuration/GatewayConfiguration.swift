@@ -23,6 +23,9 @@ public struct GatewayConfiguration: Sendable {
     public var catalog: ModelCatalog
     /// Whether the providers are simulated (`serve --demo`).
     public var isDemo: Bool
+    /// Whether non-streaming chat completions to plain-HTTP OpenAI-compatible upstreams are answered on the event
+    /// loop (``FastChatCompletions``); `GATEROUTER_FAST_PATH=0` sends everything through Hummingbird's router.
+    public var fastPath = true
 
     /// Limits with defaults sized for LLM traffic.
     public struct Limits: Sendable {

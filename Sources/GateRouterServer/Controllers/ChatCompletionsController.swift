@@ -59,30 +59,8 @@ struct ChatCompletionsController: Sendable {
             $0.stream = chat.isStreaming
         }
         let rateLimitHeaders = try meter.admit(identity)
-
-        // Settings are read from the cache on every request so a console toggle applies at once.
         let accountID = identity.account.id
-        let account = authCache.account(accountID) ?? identity.account
-        let responseFormatType = body[raw: "response_format"].flatMap { try? JSONValue.parse($0) }?["type"]?.stringValue
-        let keyLimits = identity.key.limits
-        var policy = account.routing
-        if !keyLimits.allowedModels.isEmpty, chat.model == "auto" {
-            // Auto routing chooses only among the models the key may call.
-            let exact = keyLimits.allowedModels.filter { !$0.hasSuffix("/*") && $0 != "auto" }
-            if !exact.isEmpty, !keyLimits.allowedModels.contains(where: { $0.hasSuffix("/*") }) {
-                policy.allowedModels = policy.allowedModels.isEmpty ? exact : policy.allowedModels.filter(exact.contains)
-            }
-        }
-        var plan = try planner.plan(
-            chat, responseFormatType: responseFormatType, autoRoutingEnabled: account.autoRouting,
-            policy: policy, maxAttempts: limits.maxAttempts
-        )
-        if !keyLimits.allowedModels.isEmpty {
-            let requestedAllowed = keyLimits.allows(model: chat.model)
-            let named = chat.model != "auto" ? plan.attempts.first?.modelID : nil
-            plan.attempts = plan.attempts.filter { keyLimits.allows(model: $0.modelID) || (requestedAllowed && $0.modelID == named) }
-            guard !plan.attempts.isEmpty else { throw GatewayError.modelNotAllowed(chat.model) }
-        }
+        let (plan, account) = try Self.plan(chat, body: body, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts)
         let strictParams = account.strictParams
         let makeCall: @Sendable (UpstreamTarget) -> UpstreamCall = { target in
             UpstreamCall(body: body, request: chat, target: target, strictParams: strictParams)
@@ -140,7 +118,7 @@ struct ChatCompletionsController: Sendable {
                     $0.attempts = failures.count + 1
                     $0.failedAttempts = failures
                 }
-                var headers = gatewayHeaders(
+                var headers = Self.gatewayHeaders(
                     target: target, plan: plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted,
                     routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
                 )
@@ -180,6 +158,36 @@ struct ChatCompletionsController: Sendable {
         let failed = failures
         session.update { $0.attempts = Self.attempts(failed, winner: nil) }
         throw FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)
+    }
+
+    /// The route for a parsed request under its account's settings and its key's allowed models; shared by this
+    /// handler and the NIO fast path so both choose alike.
+    static func plan(
+        _ chat: ChatCompletionRequest, body: RawJSONObject, identity: AuthCache.Identity, planner: RoutePlanner, authCache: AuthCache, maxAttempts: Int
+    ) throws -> (RoutePlan, Account) {
+        // Settings are read from the cache on every request so a console toggle applies at once.
+        let account = authCache.account(identity.account.id) ?? identity.account
+        let responseFormatType = body[raw: "response_format"].flatMap { try? JSONValue.parse($0) }?["type"]?.stringValue
+        let keyLimits = identity.key.limits
+        var policy = account.routing
+        if !keyLimits.allowedModels.isEmpty, chat.model == "auto" {
+            // Auto routing chooses only among the models the key may call.
+            let exact = keyLimits.allowedModels.filter { !$0.hasSuffix("/*") && $0 != "auto" }
+            if !exact.isEmpty, !keyLimits.allowedModels.contains(where: { $0.hasSuffix("/*") }) {
+                policy.allowedModels = policy.allowedModels.isEmpty ? exact : policy.allowedModels.filter(exact.contains)
+            }
+        }
+        var plan = try planner.plan(
+            chat, responseFormatType: responseFormatType, autoRoutingEnabled: account.autoRouting,
+            policy: policy, maxAttempts: maxAttempts
+        )
+        if !keyLimits.allowedModels.isEmpty {
+            let requestedAllowed = keyLimits.allows(model: chat.model)
+            let named = chat.model != "auto" ? plan.attempts.first?.modelID : nil
+            plan.attempts = plan.attempts.filter { keyLimits.allows(model: $0.modelID) || (requestedAllowed && $0.modelID == named) }
+            guard !plan.attempts.isEmpty else { throw GatewayError.modelNotAllowed(chat.model) }
+        }
+        return (plan, account)
     }
 
     /// Reads the body within the configured limit; a larger body is a 413, not a truncated request.
@@ -234,7 +242,7 @@ struct ChatCompletionsController: Sendable {
         let report = context.report
         let metrics = self.metrics
         let keepAlive = limits.keepAliveInterval
-        var headers = gatewayHeaders(
+        var headers = Self.gatewayHeaders(
             target: target, plan: plan, attempts: state.attempts, upstreamModel: state.upstreamModel ?? target.upstreamModel, adapted: state.adapted,
             routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
         )
@@ -353,6 +361,10 @@ struct ChatCompletionsController: Sendable {
     }
 
     private func describe(_ target: UpstreamTarget, logger: inout Logger, report: RequestReport, session: MeteringSession) {
+        Self.describe(target, report: report, session: session)
+    }
+
+    static func describe(_ target: UpstreamTarget, report: RequestReport, session: MeteringSession) {
         session.update { $0.target = target }
         report.update {
             $0.model = target.modelID
@@ -360,7 +372,7 @@ struct ChatCompletionsController: Sendable {
         }
     }
 
-    private func gatewayHeaders(
+    static func gatewayHeaders(
         target: UpstreamTarget, plan: RoutePlan, attempts: Int, upstreamModel: String, adapted: [String], routeSummary: String? = nil,
         rateLimitHeaders: [String: String] = [:]
     ) -> HTTPFields {
@@ -381,7 +393,11 @@ struct ChatCompletionsController: Sendable {
         return headers
     }
 
-    private func record(usage: Usage?, target: UpstreamTarget, report: RequestReport, upstreamModel: String) {
+    func record(usage: Usage?, target: UpstreamTarget, report: RequestReport, upstreamModel: String) {
+        Self.record(usage: usage, target: target, report: report, upstreamModel: upstreamModel, metrics: metrics)
+    }
+
+    static func record(usage: Usage?, target: UpstreamTarget, report: RequestReport, upstreamModel: String, metrics: GatewayMetrics) {
         report.update {
             $0.upstreamModel = upstreamModel
             $0.promptTokens = usage?.promptTokens

@@ -54,6 +54,14 @@ final class MeteringSession: Sendable {
         await meter.recorder.record(record)
     }
 
+    /// The fast path's finish, on an event loop that must not wait: queues the record when the ledger queue has room
+    /// and returns nil; otherwise returns it (its cost already counted), for the caller to queue with
+    /// ``UsageRecorder/queueCharged(_:)`` (which waits) before it answers, so backpressure holds.
+    func finishWithoutWaiting(status: Int, error: String? = nil) -> LedgerRecord? {
+        guard let record = claim(status: status, error: error) else { return nil }
+        return meter.recorder.recordIfRoom(record) ? nil : record
+    }
+
     deinit {
         if let record = claim(status: 499, error: "client_closed_request", cancelled: true) {
             meter.recorder.recordWithoutWaiting(record)

@@ -40,6 +40,18 @@ public final class UsageRecorder: Service, Sendable {
     /// Queues a record, waiting while the queue is full. Its cost counts against balances and budgets at once.
     public func record(_ record: LedgerRecord) async {
         spend.charge(accountID: record.accountID, keyID: record.keyID, cost: record.cost, at: record.created)
+        await queueCharged(record)
+    }
+
+    /// Counts a record's cost and queues it if the queue has room. False means it is counted but not queued: the
+    /// caller must pass it to ``queueCharged(_:)``.
+    public func recordIfRoom(_ record: LedgerRecord) -> Bool {
+        spend.charge(accountID: record.accountID, keyID: record.keyID, cost: record.cost, at: record.created)
+        return enqueueIfRoom(record)
+    }
+
+    /// Queues a record whose cost is already counted, waiting while the queue is full.
+    public func queueCharged(_ record: LedgerRecord) async {
         while !enqueueIfRoom(record) {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in

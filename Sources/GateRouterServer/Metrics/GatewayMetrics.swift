@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The gateway's Prometheus metrics, in a registry owned by one application (no global metrics system, so parallel
 /// test apps do not share counters).
@@ -13,20 +14,49 @@ public final class GatewayMetrics: Sendable {
         .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
     ]
 
-    public init() {}
+    /// Requests answered on the event loop by ``FastChatCompletions``.
+    let fastPathRequests: Counter
+    private struct RequestLabels: Hashable {
+        var route: String
+        var model: String
+        var provider: String
+        var status: Int
+    }
+    /// The registry looks metrics up by name and labels under its lock on every call; a request's pair is found here
+    /// by one hash instead.
+    private let requestMetrics = Mutex<[RequestLabels: (Counter, DurationHistogram)]>([:])
+
+    public init() {
+        fastPathRequests = registry.makeCounter(
+            descriptor: .init(
+                namespace: "gaterouter", metricName: "fast_path_requests", unitName: "total",
+                helpText: "Non-streaming chat completions answered on the event loop without the router (see FastChatCompletions)."
+            )
+        )
+    }
 
     /// One finished request to `/openai/v1/...`.
     func recordRequest(route: String, model: String, provider: String, status: Int, duration: Duration) {
-        let labels = [("route", route), ("model", model), ("provider", provider), ("status", String(status))]
-        registry.makeCounter(
-            descriptor: .init(namespace: "gaterouter", metricName: "requests", unitName: "total", helpText: "Requests handled, by model, provider and HTTP status."),
-            labels: labels
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(namespace: "gaterouter", metricName: "request_duration", unitName: "seconds", helpText: "Time from request to the end of the response."),
-            labels: labels,
-            buckets: Self.durationBuckets
-        ).record(duration)
+        let key = RequestLabels(route: route, model: model, provider: provider, status: status)
+        let (counter, histogram) = requestMetrics.withLock { cache in
+            if let found = cache[key] { return found }
+            let labels = [("route", route), ("model", model), ("provider", provider), ("status", String(status))]
+            let made = (
+                registry.makeCounter(
+                    descriptor: .init(namespace: "gaterouter", metricName: "requests", unitName: "total", helpText: "Requests handled, by model, provider and HTTP status."),
+                    labels: labels
+                ),
+                registry.makeDurationHistogram(
+                    descriptor: .init(namespace: "gaterouter", metricName: "request_duration", unitName: "seconds", helpText: "Time from request to the end of the response."),
+                    labels: labels,
+                    buckets: Self.durationBuckets
+                )
+            )
+            cache[key] = made
+            return made
+        }
+        counter.increment()
+        histogram.record(duration)
     }
 
     func recordTimeToFirstToken(model: String, provider: String, duration: Duration) {

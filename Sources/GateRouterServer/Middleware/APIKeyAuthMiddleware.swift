@@ -54,17 +54,21 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
     }
 
     static func presentedKey(_ request: Request) -> String? {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            // Spaces and tabs around the key are dropped by hand: Foundation's trimming bridges through NSString.
-            let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-            var key = parts[1].drop(while: isBlank)
-            while let last = key.last, isBlank(last) { key = key.dropLast() }
-            return key.isEmpty ? nil : String(key)
-        }
+        if let header = request.headers[.authorization] { return presentedKey(authorization: header) }
         if let key = request.headers[.xAPIKey], !key.isEmpty { return key }
         return nil
+    }
+
+    /// The key in an `Authorization: Bearer …` header.
+    static func presentedKey(authorization header: String?) -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        // Spaces and tabs around the key are dropped by hand: Foundation's trimming bridges through NSString.
+        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        var key = parts[1].drop(while: isBlank)
+        while let last = key.last, isBlank(last) { key = key.dropLast() }
+        return key.isEmpty ? nil : String(key)
     }
 }
 

@@ -43,43 +43,56 @@ struct RequestLogMiddleware: RouterMiddleware {
             } catch {
                 failure = error
             }
-            let duration = ContinuousClock.now - start
-            let fields = report.snapshot
-            if path.hasPrefix("/openai/") {
-                metrics.recordRequest(route: route, model: fields.model ?? "none", provider: fields.provider ?? "none", status: status, duration: duration)
-            }
-            var metadata: Logger.Metadata = [
-                "gr.method": .string(method),
-                "gr.route": .string(route),
-                "gr.status": .stringConvertible(status),
-                "gr.duration_ms": .stringConvertible(Int(duration / .milliseconds(1))),
-            ]
-            if let client { metadata["gr.client"] = .string(client) }
-            if let value = fields.keyID { metadata["gr.key.id"] = .string(value) }
-            if let value = fields.model { metadata["gr.model"] = .string(value) }
-            if let value = fields.provider { metadata["gr.provider"] = .string(value) }
-            if let value = fields.upstreamModel { metadata["gr.upstream_model"] = .string(value) }
-            if let value = fields.promptTokens { metadata["gr.tokens.prompt"] = .stringConvertible(value) }
-            if let value = fields.completionTokens { metadata["gr.tokens.completion"] = .stringConvertible(value) }
-            if let value = fields.errorCode { metadata["gr.error"] = .string(value) }
-            if fields.streamError { metadata["gr.stream_error"] = "true" }
-            if let value = fields.tier { metadata["gr.routing.tier"] = .string(value) }
-            if let value = fields.route { metadata["gr.routing.decision"] = .string(value) }
-            if let value = fields.attempts { metadata["gr.routing.attempts"] = .stringConvertible(value) }
-            if !fields.failedAttempts.isEmpty { metadata["gr.routing.failed"] = .string(fields.failedAttempts.joined(separator: "; ")) }
-            if failure != nil { metadata["gr.client_disconnected"] = "true" }
-            logger.info("request", metadata: metadata)
+            Self.finish(
+                report.snapshot, method: method, path: path, route: route, status: status, client: client, duration: ContinuousClock.now - start,
+                clientDisconnected: failure != nil, logger: logger, metrics: metrics
+            )
             if let failure { throw failure }
         }
         return response
     }
 
+    /// The request's one log line and its metrics; also written by the NIO fast path for the requests it answers.
+    static func finish(
+        _ fields: RequestReport.Fields, method: String, path: String, route: String, status: Int, client: String?, duration: Duration,
+        clientDisconnected: Bool, logger: Logger, metrics: GatewayMetrics
+    ) {
+        if path.hasPrefix("/openai/") {
+            metrics.recordRequest(route: route, model: fields.model ?? "none", provider: fields.provider ?? "none", status: status, duration: duration)
+        }
+        var metadata: Logger.Metadata = [
+            "gr.method": .string(method),
+            "gr.route": .string(route),
+            "gr.status": .stringConvertible(status),
+            "gr.duration_ms": .stringConvertible(Int(duration / .milliseconds(1))),
+        ]
+        if let client { metadata["gr.client"] = .string(client) }
+        if let value = fields.keyID { metadata["gr.key.id"] = .string(value) }
+        if let value = fields.model { metadata["gr.model"] = .string(value) }
+        if let value = fields.provider { metadata["gr.provider"] = .string(value) }
+        if let value = fields.upstreamModel { metadata["gr.upstream_model"] = .string(value) }
+        if let value = fields.promptTokens { metadata["gr.tokens.prompt"] = .stringConvertible(value) }
+        if let value = fields.completionTokens { metadata["gr.tokens.completion"] = .stringConvertible(value) }
+        if let value = fields.errorCode { metadata["gr.error"] = .string(value) }
+        if fields.streamError { metadata["gr.stream_error"] = "true" }
+        if let value = fields.tier { metadata["gr.routing.tier"] = .string(value) }
+        if let value = fields.route { metadata["gr.routing.decision"] = .string(value) }
+        if let value = fields.attempts { metadata["gr.routing.attempts"] = .stringConvertible(value) }
+        if !fields.failedAttempts.isEmpty { metadata["gr.routing.failed"] = .string(fields.failedAttempts.joined(separator: "; ")) }
+        if clientDisconnected { metadata["gr.client_disconnected"] = "true" }
+        logger.info("request", metadata: metadata)
+    }
+
     /// The client's address: the socket peer, or the first `X-Forwarded-For` hop when a trusted proxy sets it.
     private func clientAddress(_ request: Request, context: Context) -> String? {
-        if trustForwardedHeaders, let forwarded = request.headers[.xForwardedFor] {
+        Self.clientAddress(forwardedFor: request.headers[.xForwardedFor], peer: context.remoteAddress, trustForwardedHeaders: trustForwardedHeaders)
+    }
+
+    static func clientAddress(forwardedFor: String?, peer: SocketAddress?, trustForwardedHeaders: Bool) -> String? {
+        if trustForwardedHeaders, let forwarded = forwardedFor {
             return forwarded.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
         }
-        return context.remoteAddress?.ipAddress
+        return peer?.ipAddress
     }
 }
 

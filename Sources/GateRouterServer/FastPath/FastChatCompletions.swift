@@ -1,0 +1,338 @@
+import Foundation
+import GateRouterCatalog
+import GateRouterProviders
+import GateRouterRouting
+import GateRouterStorage
+import GateRouterWire
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import Prometheus
+import Synchronization
+
+/// Non-streaming chat completions answered on the event loop that read them, without Swift concurrency.
+///
+/// Why: on the 2-core benchmark machine a Hummingbird route costs more in task switches, async sequences and
+/// executor hops than the gateway's own work, and the upstream call through AsyncHTTPClient more again. This path
+/// does the same work as ``ChatCompletionsController`` (the same key check, parsing, route plan, admission, failover,
+/// ledger record, headers, log line and metrics, through the same functions) with callbacks on one loop, from the
+/// client's socket to a loop-local upstream connection and back.
+///
+/// It answers only what it can answer exactly like the controller: a bearer key, a non-streaming body that parses,
+/// a plan whose every attempt is an OpenAI-compatible upstream over plain HTTP, no browser `Origin`. Everything else
+/// (and anything the plan refuses) goes to Hummingbird unchanged, and the controller answers it.
+final class FastChatCompletions: Sendable {
+    /// An answer ready to write, and what to do once it is written.
+    struct Answer: Sendable {
+        var head: HTTPResponse
+        var body: ByteBuffer
+        /// Called with whether the client received the answer: writes the log line and metrics.
+        var written: @Sendable (Bool) -> Void
+    }
+
+    static let path = "/openai/v1/chat/completions"
+
+    let authCache: AuthCache
+    let meter: Meter
+    let planner: RoutePlanner
+    let health: ModelHealth
+    let limits: GatewayConfiguration.RoutingLimits
+    let metrics: GatewayMetrics
+    let pool: LoopLocalHTTPPool
+    let requestTimeout: Duration
+    let maxResponseBytes: Int
+    let maxRequestBodyBytes: Int
+    let trustForwardedHeaders: Bool
+    let serverName: String
+    let logger: Logger
+    private let dates = HTTPDateCache()
+
+    init(
+        authCache: AuthCache, meter: Meter, planner: RoutePlanner, health: ModelHealth, limits: GatewayConfiguration.RoutingLimits, metrics: GatewayMetrics,
+        pool: LoopLocalHTTPPool, requestTimeout: Duration, maxResponseBytes: Int, maxRequestBodyBytes: Int, trustForwardedHeaders: Bool, serverName: String,
+        logger: Logger
+    ) {
+        self.authCache = authCache
+        self.meter = meter
+        self.planner = planner
+        self.health = health
+        self.limits = limits
+        self.metrics = metrics
+        self.pool = pool
+        self.requestTimeout = requestTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.trustForwardedHeaders = trustForwardedHeaders
+        self.serverName = serverName
+        self.logger = logger
+    }
+
+    /// Whether a request head is worth collecting: the chat route with a bearer key and no browser origin.
+    func mayAnswer(_ head: HTTPRequest) -> Bool {
+        head.method == .post && head.path == Self.path && head.headerFields[.authorization] != nil && head.headerFields[.origin] == nil
+            && head.headerFields[.expect] == nil
+    }
+
+    /// The answer to a whole request, or nil when Hummingbird should answer it instead. Runs on `loop`.
+    func answer(_ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop) -> EventLoopFuture<Answer>? {
+        let start = ContinuousClock.now
+        guard let key = APIKeyAuthMiddleware.presentedKey(authorization: head.headerFields[.authorization]),
+              let identity = authCache.authenticate(key), !identity.key.isExpired(at: Date()), !identity.account.suspended
+        else { return nil }
+        let bytes = Array(body.readableBytesView)
+        guard let json = try? RawJSONObject(parsing: bytes), let chat = try? ChatCompletionRequest.decode(from: bytes), !chat.isStreaming,
+              let (plan, account) = try? ChatCompletionsController.plan(
+                  chat, body: json, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts
+              ),
+              plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && PlainHTTPURL($0.provider.chatCompletionsURL) != nil })
+        else { return nil }
+
+        // From here the request is this path's: it is metered and answered here, whatever happens.
+        metrics.fastPathRequests.increment()
+        let request = Request(
+            id: RequestID.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, strictParams: account.strictParams,
+            report: RequestReport(), loop: loop,
+            client: RequestLogMiddleware.clientAddress(
+                forwardedFor: head.headerFields[.xForwardedFor], peer: peer, trustForwardedHeaders: trustForwardedHeaders
+            )
+        )
+        request.report.update {
+            $0.keyID = identity.key.id
+            $0.accountID = identity.account.id
+        }
+        let session = MeteringSession(meter: meter, id: request.id, accountID: identity.account.id, keyID: identity.key.id)
+        session.update {
+            $0.requestBytes = bytes.count
+            $0.requestedModel = chat.model
+            $0.stream = false
+        }
+        let rateLimitHeaders: [String: String]
+        do {
+            rateLimitHeaders = try meter.admit(identity)
+        } catch {
+            return finish(request, session: session, failure: error)
+        }
+        let routeSummary = plan.decision?.summary
+        request.report.update {
+            $0.route = routeSummary
+            $0.tier = plan.tier?.rawValue
+        }
+        session.update {
+            $0.route = routeSummary
+            $0.tier = plan.tier?.rawValue
+        }
+        return attempt(0, of: request, session: session, failures: [], lastError: nil).flatMap { outcome in
+            switch outcome {
+            case .answered(let target, let completion, let failures):
+                return self.finish(
+                    request, session: session, target: target, completion: completion, failures: failures, rateLimitHeaders: rateLimitHeaders,
+                    routeSummary: routeSummary
+                )
+            case .failed(let error):
+                return self.finish(request, session: session, failure: error)
+            }
+        }
+    }
+
+    // MARK: - Attempts
+
+    struct Request: Sendable {
+        var id: String
+        var start: ContinuousClock.Instant
+        var identity: AuthCache.Identity
+        var chat: ChatCompletionRequest
+        var body: RawJSONObject
+        var plan: RoutePlan
+        var strictParams: Bool
+        var report: RequestReport
+        var loop: any EventLoop
+        var client: String?
+    }
+
+    enum Outcome: Sendable {
+        case answered(UpstreamTarget, UpstreamCompletion, failures: [String])
+        case failed(GatewayError)
+    }
+
+    /// Tries `plan.attempts[index...]` in order, as the controller's failover loop does.
+    private func attempt(_ index: Int, of request: Request, session: MeteringSession, failures: [String], lastError: GatewayError?) -> EventLoopFuture<Outcome> {
+        let loop = request.loop
+        let plan = request.plan
+        guard index < plan.attempts.count, ContinuousClock.now < request.start + limits.deadline else {
+            request.report.update {
+                $0.attempts = failures.count
+                $0.failedAttempts = failures
+            }
+            session.update { $0.attempts = ChatCompletionsController.attempts(failures, winner: nil) }
+            return loop.makeSucceededFuture(.failed(FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)))
+        }
+        let target = plan.attempts[index]
+        guard health.admit(model: target.modelID, provider: target.provider.id) else {
+            return attempt(index + 1, of: request, session: session, failures: failures + ["\(target.modelID): circuit open"], lastError: lastError)
+        }
+        if index > 0, plan.attempts[index - 1].modelID == target.modelID {
+            let backoff = TimeAmount(FailoverPolicy.backoff(attempt: failures.count))
+            return loop.flatScheduleTask(in: backoff) { self.send(index, of: request, session: session, failures: failures, lastError: lastError) }.futureResult
+        }
+        return send(index, of: request, session: session, failures: failures, lastError: lastError)
+    }
+
+    private func send(_ index: Int, of request: Request, session: MeteringSession, failures: [String], lastError: GatewayError?) -> EventLoopFuture<Outcome> {
+        let loop = request.loop
+        let target = request.plan.attempts[index]
+        ChatCompletionsController.describe(target, report: request.report, session: session)
+        let attemptStart = ContinuousClock.now
+        let limit = min(limits.attemptTimeout, request.start + limits.deadline - attemptStart, requestTimeout)
+        let call = UpstreamCall(body: request.body, request: request.chat, target: target, strictParams: request.strictParams)
+        let exchange: PlainHTTPExchange
+        do {
+            guard let prepared = try OpenAICompatibleAdapter.plainHTTPExchange(for: call) else {
+                return failed(index, of: request, session: session, failures: failures, error: .upstreamUnavailable(provider: target.provider.id))
+            }
+            exchange = prepared
+        } catch {
+            return failed(index, of: request, session: session, failures: failures, error: error)
+        }
+        let provider = target.provider.id
+        return pool.post(
+            on: loop, host: exchange.host, port: exchange.port, path: exchange.path, headers: exchange.headers, body: exchange.body, timeout: TimeAmount(limit),
+            maxResponseBytes: maxResponseBytes
+        ).flatMap { answer -> EventLoopFuture<Outcome> in
+            let bytes = Array(answer.body.readableBytesView)
+            guard (200..<300).contains(answer.status) else {
+                let error = UpstreamErrorMapping.httpError(status: answer.status, body: bytes, provider: provider, retryAfter: answer.headers.first(name: "retry-after"))
+                return self.failed(index, of: request, session: session, failures: failures, error: error)
+            }
+            let completion: UpstreamCompletion
+            do throws(GatewayError) {
+                completion = try OpenAICompatibleAdapter.completion(from: bytes, call: call, adapted: exchange.adapted)
+            } catch {
+                return self.failed(index, of: request, session: session, failures: failures, error: error)
+            }
+            let elapsed = ContinuousClock.now - attemptStart
+            self.health.recordSuccess(
+                model: target.modelID, provider: provider, timeToFirstToken: elapsed, tokensPerSecond: ChatCompletionsController.speed(completion.usage, elapsed)
+            )
+            return loop.makeSucceededFuture(.answered(target, completion, failures: failures))
+        }.flatMapError { error in
+            let mapped: GatewayError = (error as? LoopLocalHTTPPool.ExchangeError).map {
+                $0 == .timedOut || $0 == .cancelled ? .upstreamTimeout(provider: provider) : .upstreamUnavailable(provider: provider)
+            } ?? .upstreamUnavailable(provider: provider)
+            return self.failed(index, of: request, session: session, failures: failures, error: mapped)
+        }
+    }
+
+    /// The controller's catch block: count the failure, then fail over or stop.
+    private func failed(_ index: Int, of request: Request, session: MeteringSession, failures: [String], error: GatewayError) -> EventLoopFuture<Outcome> {
+        let target = request.plan.attempts[index]
+        metrics.recordUpstreamError(model: ChatCompletionsController.label(target), provider: target.provider.id, status: error.status)
+        let note = "\(target.modelID): \(error.code ?? "HTTP \(error.status)")"
+        guard FailoverPolicy.isRetryable(error, auto: request.plan.decision != nil) else {
+            health.release(model: target.modelID, provider: target.provider.id)
+            session.update { $0.attempts = ChatCompletionsController.attempts(failures + [note], winner: nil) }
+            return request.loop.makeSucceededFuture(.failed(error))
+        }
+        health.recordFailure(model: target.modelID, provider: target.provider.id)
+        return attempt(index + 1, of: request, session: session, failures: failures + [note], lastError: error)
+    }
+
+    // MARK: - Answers
+
+    private func finish(
+        _ request: Request, session: MeteringSession, target: UpstreamTarget, completion: UpstreamCompletion, failures: [String],
+        rateLimitHeaders: [String: String], routeSummary: String?
+    ) -> EventLoopFuture<Answer> {
+        ChatCompletionsController.record(
+            usage: completion.usage, target: target, report: request.report, upstreamModel: completion.upstreamModel, metrics: metrics
+        )
+        request.report.update {
+            $0.attempts = failures.count + 1
+            $0.failedAttempts = failures
+        }
+        var headers = ChatCompletionsController.gatewayHeaders(
+            target: target, plan: request.plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted,
+            routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
+        )
+        headers[.contentType] = "application/json"
+        var body = completion.body
+        session.update {
+            $0.usage = completion.usage
+            $0.upstreamModel = completion.upstreamModel
+            $0.firstToken = .now
+            $0.attempts = ChatCompletionsController.attempts(failures, winner: target)
+            if completion.usage == nil { $0.generatedCharacters = TokenEstimate.generatedCharacters(in: completion.body) }
+        }
+        if let usage = completion.usage {
+            body = ChatCompletionsController.addingCost(Meter.cost(of: usage, target: target), toUsageIn: body)
+        }
+        return respond(request, session: session, status: 200, error: nil, headers: headers, body: body)
+    }
+
+    private func finish(_ request: Request, session: MeteringSession, failure: GatewayError) -> EventLoopFuture<Answer> {
+        let code = failure.code ?? failure.type
+        request.report.update { $0.errorCode = code }
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = failure.retryAfter { headers[.retryAfter] = retryAfter }
+        for (name, value) in failure.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        return respond(request, session: session, status: failure.status, error: code, headers: headers, body: failure.envelope)
+    }
+
+    /// Queues the ledger record (waiting only when the queue is full), then builds the answer and its log line.
+    private func respond(
+        _ request: Request, session: MeteringSession, status: Int, error: String?, headers: HTTPFields, body: [UInt8]
+    ) -> EventLoopFuture<Answer> {
+        var headers = headers
+        headers[.requestID] = request.id
+        headers[.contentLength] = String(body.count)
+        headers[.date] = dates.now()
+        headers[.server] = serverName
+        var buffer = ByteBuffer()
+        buffer.writeBytes(body)
+        var requestLogger = logger
+        requestLogger[metadataKey: "gr.request.id"] = .string(request.id)
+        let answer = Answer(head: HTTPResponse(status: .init(code: status), headerFields: headers), body: buffer) {
+            [metrics, report = request.report, client = request.client, start = request.start, logger = requestLogger] written in
+            RequestLogMiddleware.finish(
+                report.snapshot, method: "POST", path: Self.path, route: Self.path, status: status, client: client, duration: ContinuousClock.now - start,
+                clientDisconnected: !written, logger: logger, metrics: metrics
+            )
+        }
+        guard let record = session.finishWithoutWaiting(status: status, error: error) else {
+            return request.loop.makeSucceededFuture(answer)
+        }
+        // The ledger queue is full: wait for room before answering, as the controller does.
+        let recorder = meter.recorder
+        let queued = request.loop.makePromise(of: Void.self)
+        queued.completeWithTask { await recorder.queueCharged(record) }
+        return queued.futureResult.map { answer }
+    }
+}
+
+/// The `Date` header's value, formatted once a second.
+final class HTTPDateCache: Sendable {
+    private let cached = Mutex<(second: Int, text: String)>((-1, ""))
+
+    func now() -> String {
+        var seconds = time(nil)
+        return cached.withLock { cached in
+            if cached.second != seconds {
+                var parts = tm()
+                gmtime_r(&seconds, &parts)
+                cached = (seconds, Self.format(parts))
+            }
+            return cached.text
+        }
+    }
+
+    static func format(_ parts: tm) -> String {
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}
