@@ -142,7 +142,7 @@ public final class MockProvider: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: buildRouter(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "gaterouter-mock-provider"),
+            configuration: .init(address: .hostname(host, port: port), serverName: "gaterouter-mock-provider", backlog: 4096),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )
