@@ -1,5 +1,6 @@
 import CAllocationCounter
 import Foundation
+import GateRouterCatalog
 import GateRouterProviders
 import GateRouterStorage
 import GateRouterWire
@@ -79,6 +80,15 @@ enum MicroBenchmarks {
         let record = APIKeyRecord(id: "k1", accountID: account.id, name: "bench", displayPrefix: APIKeyHasher.displayPrefix(key), hash: APIKeyHasher.hash(key))
         let cache = AuthCache(accounts: [account], keys: [record])
         results.append(measure("key lookup (hash + cache)") { cache.authenticate(key) == nil ? 0 : 1 })
+
+        // Pricing a completion: whole picodollars per token for catalog prices, Decimal for a sub-picodollar one.
+        let catalogPricing = try ModelCatalog.bundled().model(named: "openai/gpt-4.1-nano")?.pricing ?? .unpriced
+        var usage = Usage(promptTokens: 1_234, completionTokens: 567)
+        usage.cachedTokens = 200
+        results.append(measure("cost: catalog price (integer)") { Int(CostCalculator.cost(of: usage, pricing: catalogPricing).value & 1) })
+        var finePricing = catalogPricing
+        finePricing.input = Decimal(string: "0.0000001") ?? 0
+        results.append(measure("cost: sub-picodollar price (Decimal)") { Int(CostCalculator.cost(of: usage, pricing: finePricing).value & 1) })
 
         print("hot-path functions (median of 5 trials of 20,000 calls; allocations counted by wrapping malloc)")
         for result in results {

@@ -292,13 +292,11 @@ final class FastChatCompletions: Sendable {
         headers[.server] = serverName
         var buffer = ByteBuffer()
         buffer.writeBytes(body)
-        var requestLogger = logger
-        requestLogger[metadataKey: "gr.request.id"] = .string(request.id)
         let answer = Answer(head: HTTPResponse(status: .init(code: status), headerFields: headers), body: buffer) {
-            [metrics, report = request.report, client = request.client, start = request.start, logger = requestLogger] written in
+            [metrics, report = request.report, client = request.client, start = request.start, id = request.id, logger] written in
             RequestLogMiddleware.finish(
                 report.snapshot, method: "POST", path: Self.path, route: Self.path, status: status, client: client, duration: ContinuousClock.now - start,
-                clientDisconnected: !written, logger: logger, metrics: metrics
+                clientDisconnected: !written, logger: logger, metrics: metrics, requestID: id
             )
         }
         guard let record = session.finishWithoutWaiting(status: status, error: error) else {

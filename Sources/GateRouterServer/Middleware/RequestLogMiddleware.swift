@@ -55,7 +55,7 @@ struct RequestLogMiddleware: RouterMiddleware {
     /// The request's one log line and its metrics; also written by the NIO fast path for the requests it answers.
     static func finish(
         _ fields: RequestReport.Fields, method: String, path: String, route: String, status: Int, client: String?, duration: Duration,
-        clientDisconnected: Bool, logger: Logger, metrics: GatewayMetrics
+        clientDisconnected: Bool, logger: Logger, metrics: GatewayMetrics, requestID: String? = nil
     ) {
         if path.hasPrefix("/openai/") {
             metrics.recordRequest(route: route, model: fields.model ?? "none", provider: fields.provider ?? "none", status: status, duration: duration)
@@ -80,6 +80,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         if let value = fields.attempts { metadata["gr.routing.attempts"] = .stringConvertible(value) }
         if !fields.failedAttempts.isEmpty { metadata["gr.routing.failed"] = .string(fields.failedAttempts.joined(separator: "; ")) }
         if clientDisconnected { metadata["gr.client_disconnected"] = "true" }
+        // The fast path has no per-request logger (copying one per request costs more than the line): its id goes here.
+        if let requestID { metadata["gr.request.id"] = .string(requestID) }
         logger.info("request", metadata: metadata)
     }
 
