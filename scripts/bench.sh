@@ -25,8 +25,8 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n 16384 2>/dev/null || true
 
 # --- Prerequisites -------------------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  apt-get update -q && apt-get install -y -q wrk nginx-light
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v curl >/dev/null; then
+  apt-get update -q && apt-get install -y -q wrk nginx-light curl
 fi
 if ! .bench-venv/bin/python -c "import litellm" 2>/dev/null; then
   python3 -m venv .bench-venv
@@ -114,6 +114,12 @@ for c in 1 64 256; do
   run_wrk direct stream "$c" http://127.0.0.1:18081/v1/chat/completions "$WORK/direct-stream.json" "" ""
   run_wrk gaterouter stream "$c" http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-stream.json" "$KEY" "$GATEWAY_PID"
 done
+# `auto` against the fixed model it picks for this prompt (same upstream, same answer): the difference is routing's.
+AUTO_MODEL=$(curl -s -D - -o /dev/null http://127.0.0.1:18090/openai/v1/chat/completions -H "authorization: Bearer $KEY" \
+  -H 'content-type: application/json' --data-binary @"$WORK/gateway-auto.json" | awk 'tolower($1) == "x-gaterouter-model:" {print $2}' | tr -d '\r')
+echo "  auto picks $AUTO_MODEL for the benchmark prompt" >&2
+body "$AUTO_MODEL" false >"$WORK/gateway-auto-fixed.json"
+run_wrk gaterouter-auto-model json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto-fixed.json" "$KEY" "$GATEWAY_PID"
 run_wrk gaterouter-auto json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto.json" "$KEY" "$GATEWAY_PID"
 
 # The naive design for reference (Hummingbird + AsyncHTTPClient, collect and forward, nothing else): what the two
@@ -191,7 +197,7 @@ for mode in ("json", "stream"):
         naive = find("naive-passthrough", mode, c)
         if gateway and naive:
             ratios[f"{mode}_c{c}_gaterouter_over_naive_passthrough"] = round(gateway["rps"] / naive["rps"], 2)
-auto, fixed = find("gaterouter-auto", "json", 64), find("gaterouter", "json", 64)
+auto, fixed = find("gaterouter-auto", "json", 64), find("gaterouter-auto-model", "json", 64)
 if auto and fixed:
     ratios["json_c64_auto_over_fixed"] = round(auto["rps"] / fixed["rps"], 3)
 summary = {
