@@ -10,10 +10,10 @@ if ! .venv/bin/python -c "import openai, anthropic, google.genai, selenium" 2>/d
 fi
 export GATEROUTER_PYTHON="$PWD/.venv/bin/python"
 
-# Suites that measure time (failover deadlines, propagation within a second, SIGTERM under load, several gateway
-# processes) run in a second pass, after the rest: on a 2-core machine the hundred-odd other tests running in parallel
-# would otherwise be measured along with them.
-timed='MultiInstanceTests|OperatorCommandTests|TwoProcessTests|AutoRoutingTests|rateGrantsOfTwoInstances|streamedChunksArriveAsTheUpstreamSendsThem'
+# Suites that measure time (failover deadlines, propagation within a second, a departed client noticed within seconds,
+# SIGTERM under load, several gateway processes) run in a second pass, after the rest: on a 2-core machine the
+# hundred-odd other tests running in parallel would otherwise be measured along with them.
+timed='MultiInstanceTests|OperatorCommandTests|TwoProcessTests|AutoRoutingTests|rateGrantsOfTwoInstances|streamedChunksArriveAsTheUpstreamSendsThem|StreamLifecycleTests|aClientThatLeavesAStreamIsMeteredAtOnce'
 status=0
 swift test --disable-xctest --skip "$timed" "$@" || status=$?
 swift test --disable-xctest --skip-build --filter "$timed" "$@" || status=$?

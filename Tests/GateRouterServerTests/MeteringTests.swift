@@ -78,14 +78,24 @@ func usd(_ value: Any?) -> Decimal {
                         case .cancelled:
                             var request = gateway.rawChatRequest(#"{"model":"\#(Self.model)","stream":true,"messages":[\#(message)],\#(long)}"#)
                             request.headers.replaceOrAdd(name: "authorization", value: "Bearer \(account.key)")
+                            let (contentSeen, seen) = AsyncStream<Void>.makeStream()
                             let reader = Task {
+                                defer { seen.finish() }
                                 let response = try await gateway.client.execute(request, timeout: .seconds(30))
-                                var iterator = response.body.makeAsyncIterator()
-                                _ = try await iterator.next()
-                                _ = try await iterator.next()
-                                try await Task.sleep(for: .seconds(30))
+                                var received = ""
+                                for try await part in response.body {
+                                    received += String(buffer: part)
+                                    if received.contains("slow") { seen.yield() }
+                                }
                             }
-                            try await Task.sleep(for: .milliseconds(300))
+                            // Leave once content has arrived (not after a fixed time: on a loaded machine the request
+                            // may not even have reached the gateway by then, and there would be nothing to meter).
+                            var sawContent = false
+                            for await _ in contentSeen {
+                                sawContent = true
+                                break
+                            }
+                            #expect(sawContent)
                             reader.cancel()
                             _ = await reader.result
                         }
@@ -125,6 +135,51 @@ func usd(_ value: Any?) -> Decimal {
             try await Task.sleep(for: .milliseconds(1200))  // a balance reload from the store
             let after = try await gateway.admin(.GET, "/accounts/\(account.id)")
             #expect(usd(after.json?["balance"]) == Decimal(5) - total)
+        }
+    }
+
+    /// A client that leaves a stream is metered as cancelled long before the upstream would have finished, whether it
+    /// leaves before the response starts (the upstream is still silent) or in the middle of the content.
+    @Test(arguments: [false, true]) func aClientThatLeavesAStreamIsMeteredAtOnce(midStream: Bool) async throws {
+        try await withGateway { gateway in
+            let account = try await gateway.makeAccount(name: "leaver", balance: "5")
+            // About eight seconds of tokens, after a first token that comes late when the client leaves early.
+            let latency = midStream ? 0 : 1500
+            let mock = #""mock":{"reply":"\#(String(repeating: "slow words ", count: 200))","token_delay_ms":20,"latency_ms":\#(latency)}"#
+            var request = gateway.rawChatRequest(#"{"model":"\#(Self.model)","stream":true,"messages":[{"role":"user","content":"hi"}],\#(mock)}"#)
+            request.headers.replaceOrAdd(name: "authorization", value: "Bearer \(account.key)")
+            let (contentSeen, seen) = AsyncStream<Void>.makeStream()
+            let reader = Task {
+                defer { seen.finish() }
+                let response = try await gateway.client.execute(request, timeout: .seconds(30))
+                var received = ""
+                for try await part in response.body {
+                    received += String(buffer: part)
+                    if received.contains("slow") { seen.yield() }
+                }
+            }
+            if midStream {
+                for await _ in contentSeen { break }
+            } else {
+                // The upstream has the request and is still silent.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while gateway.mock.receivedRequests.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                try #require(gateway.mock.receivedRequests.count == 1)
+            }
+            let left = ContinuousClock.now
+            reader.cancel()
+            _ = await reader.result
+            let records = try await gateway.ledger(account: account.id, count: 1, timeout: .seconds(6))
+            let elapsed = ContinuousClock.now - left
+            try #require(records.count == 1, "the stream is metered once the client has left")
+            #expect(elapsed < .seconds(4), "the gateway notices at once, not when the upstream ends: \(elapsed)")
+            let record = records[0]
+            #expect(record["cancelled"] as? Bool == true)
+            #expect(record["error"] as? String == "client_closed_request")
+            if midStream {
+                #expect(record["estimated"] as? Bool == true)
+                #expect((record["completion_tokens"] as? Int ?? 0) > 0 && usd(record["cost"]) > 0, "what was streamed is billed")
+            }
         }
     }
 
