@@ -74,7 +74,7 @@ struct ChatCompletionsController: Sendable {
             $0.route = routeSummary
             $0.tier = plan.tier?.rawValue
         }
-        var logger = context.logger
+        let logger = context.logger
         if let decision = plan.decision {
             logger.debug("auto routing decision", metadata: ["gr.route": .string(routeSummary ?? ""), "gr.excluded": .string(decision.excluded.joined(separator: "; "))])
         }
@@ -87,7 +87,7 @@ struct ChatCompletionsController: Sendable {
             }
             return try await stream(
                 plan: plan, makeCall: makeCall, hedging: hedging, routeSummary: routeSummary, start: start, context: context, session: session,
-                rateLimitHeaders: rateLimitHeaders, logger: &logger
+                rateLimitHeaders: rateLimitHeaders, logger: logger
             )
         }
 
@@ -101,15 +101,14 @@ struct ChatCompletionsController: Sendable {
             if index > 0, plan.attempts[index - 1].modelID == target.modelID {
                 try await Task.sleep(for: FailoverPolicy.backoff(attempt: failures.count))
             }
-            describe(target, logger: &logger, report: context.report, session: session)
+            Self.describe(target, report: context.report, session: session)
             let attemptStart = ContinuousClock.now
             let limit = min(limits.attemptTimeout, start + limits.deadline - attemptStart)
             let adapter = adapters.adapter(for: target.provider.kind)
             let call = makeCall(target)
-            let attemptLogger = logger
             do {
                 let completion = try await FailoverPolicy.withTimeLimit(limit, provider: target.provider.id) {
-                    try await adapter.complete(call, logger: attemptLogger)
+                    try await adapter.complete(call, logger: logger)
                 }
                 let elapsed = ContinuousClock.now - attemptStart
                 health.recordSuccess(model: target.modelID, provider: target.provider.id, timeToFirstToken: elapsed, tokensPerSecond: Self.speed(completion.usage, elapsed))
@@ -213,7 +212,7 @@ struct ChatCompletionsController: Sendable {
         context: GatewayRequestContext,
         session: MeteringSession,
         rateLimitHeaders: [String: String],
-        logger: inout Logger
+        logger: Logger
     ) async throws -> Response {
         let failover = StreamFailover(
             plan: plan, makeCall: makeCall, adapters: adapters, health: health, limits: limits, deadline: start + limits.deadline,
@@ -238,7 +237,7 @@ struct ChatCompletionsController: Sendable {
             session.update { $0.attempts = Self.attempts(failed, winner: nil) }
             throw failover.finalError(state)
         }
-        describe(target, logger: &logger, report: context.report, session: session)
+        Self.describe(target, report: context.report, session: session)
         let report = context.report
         let metrics = self.metrics
         let keepAlive = limits.keepAliveInterval
@@ -358,10 +357,6 @@ struct ChatCompletionsController: Sendable {
             await session.finish(status: 200, error: gone ? "client_closed_request" : failure.map { $0.code ?? $0.type })
             if !gone { try await writer.finish(nil) }
         })
-    }
-
-    private func describe(_ target: UpstreamTarget, logger: inout Logger, report: RequestReport, session: MeteringSession) {
-        Self.describe(target, report: report, session: session)
     }
 
     static func describe(_ target: UpstreamTarget, report: RequestReport, session: MeteringSession) {
