@@ -109,6 +109,17 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !parts.isEmpty { context.fireChannelReadComplete() }
     }
 
+    /// A client that leaves mid-request: what arrived goes to Hummingbird, which handles (and meters) a request cut
+    /// short as it always has.
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .collecting(let head, let body) = mode {
+            pass(.head(head), context: context)
+            if body.readableBytes > 0 { pass(.body(body), context: context) }
+            mode = .passing
+        }
+        context.fireChannelInactive()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) { owedByHummingbird = max(0, owedByHummingbird - 1) }
         context.write(data, promise: promise)
