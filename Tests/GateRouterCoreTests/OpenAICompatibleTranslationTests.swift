@@ -54,6 +54,27 @@ import Testing
         }
         #expect(kinds == ["chunk", "chunk", "done"])
     }
+
+    /// Events that arrive in one read come out as one batch (one write to the client); content read before an
+    /// in-band error in the same read still comes out, and the error follows it.
+    @Test func batchesFollowNetworkReadsAndAnErrorComesAfterTheEventsBeforeIt() async throws {
+        let chunk = { (text: String) in #"data: {"model":"u","choices":[{"delta":{"content":"\#(text)"}}]}"# + "\n\n" }
+        let reads = [chunk("a") + chunk("b"), chunk("c") + #"data: {"error":{"message":"overloaded","type":"server_error"}}"# + "\n\n"]
+        var stream = UpstreamEventStream(
+            body: .stream(reads.map { ByteBuffer(string: $0) }.async),
+            transcoder: OpenAIChunkTranscoder(modelID: "p/m", provider: "p", forwardUsage: false),
+            upstreamModel: "u"
+        )
+        func texts(_ events: [ChatStreamEvent]?) -> [String] {
+            (events ?? []).map { event in
+                guard case .chunk(let json) = event else { return "?" }
+                return (try? JSONValue.parse(json))?["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue ?? "?"
+            }
+        }
+        #expect(texts(try await stream.nextBatch()) == ["a", "b"])
+        #expect(texts(try await stream.nextBatch()) == ["c"])
+        await #expect(throws: GatewayError.self) { _ = try await stream.nextBatch() }
+    }
 }
 
 @Suite struct UpstreamErrorMappingTests {

@@ -280,36 +280,44 @@ struct ChatCompletionsController: Sendable {
                 }
                 metrics.recordTimeToFirstToken(model: Self.label(target), provider: target.provider.id, duration: .now - start)
                 session.update { $0.firstToken = .now }
+                // From here the winner's events pass straight through, those of one upstream read in one write; ticks
+                // turn into keep-alives when it is silent.
+                var out: [UInt8] = []
                 for chunk in state.held {
                     generated += TokenEstimate.generatedCharacters(in: chunk)
-                    try await send(ServerSentEvent.frame(data: chunk))
+                    out += ServerSentEvent.frame(data: chunk)
                 }
-                // From here the winner's events pass straight through; ticks turn into keep-alives when it is silent.
-                var next: ChatStreamEvent? = state.firstContent
+                var batch = (state.firstContent.map { [$0] } ?? []) + state.afterFirstContent
                 var lastWrite = ContinuousClock.now
-                while let event = next {
-                    switch event {
-                    case .chunk(var json):
-                        if patchUsageChunk, let usage {
-                            json = Self.addingCost(Meter.cost(of: usage, target: target), toUsageIn: json)
-                            patchUsageChunk = false
-                        } else if usage == nil {
-                            generated += TokenEstimate.generatedCharacters(in: json)
+                streaming: while true {
+                    for event in batch {
+                        switch event {
+                        case .chunk(var json):
+                            if patchUsageChunk, let usage {
+                                json = Self.addingCost(Meter.cost(of: usage, target: target), toUsageIn: json)
+                                patchUsageChunk = false
+                            } else if usage == nil {
+                                generated += TokenEstimate.generatedCharacters(in: json)
+                            }
+                            out += ServerSentEvent.frame(data: json)
+                        case .usage(let reported):
+                            usage = reported
+                            patchUsageChunk = true
+                        case .done:
+                            out += ServerSentEvent.doneFrame
                         }
-                        try await send(ServerSentEvent.frame(data: json))
-                        lastWrite = .now
-                    case .usage(let reported):
-                        usage = reported
-                        patchUsageChunk = true
-                    case .done:
-                        try await send(ServerSentEvent.doneFrame)
                     }
-                    next = nil
+                    if !out.isEmpty {
+                        try await send(out)
+                        out.removeAll(keepingCapacity: true)
+                        lastWrite = .now
+                    }
+                    batch = []
                     guard let attempt = state.current else { break }
                     waiting: while true {
                         switch await attempt.nextItem() {
-                        case .success(.event(let following)?):
-                            next = following
+                        case .success(.events(let following)?):
+                            batch = following
                             break waiting
                         case .success(.tick?):
                             if ContinuousClock.now - lastWrite >= keepAlive {
@@ -319,7 +327,7 @@ struct ChatCompletionsController: Sendable {
                         case .success(.opened?):
                             continue
                         case .success(nil):
-                            break waiting
+                            break streaming
                         case .failure(let error):
                             throw error
                         }

@@ -44,6 +44,8 @@ struct StreamFailover: Sendable {
         var winner: Live?
         /// The first content event of the winner.
         var firstContent: ChatStreamEvent?
+        /// The events that arrived with the first content, after it.
+        var afterFirstContent: [ChatStreamEvent] = []
         /// `model: reason` for every attempt that failed or lost a hedge race.
         var failures: [String] = []
         var lastError: GatewayError?
@@ -125,15 +127,17 @@ struct StreamFailover: Sendable {
             case .success(.opened(let upstreamModel, let adapted)?):
                 state.live[position].upstreamModel = upstreamModel
                 state.live[position].adapted = adapted
-            case .success(.event(let event)?):
-                if event.isContent {
-                    win(&state, position: position, first: event)
-                    return true
+            case .success(.events(let events)?):
+                for (offset, event) in events.enumerated() {
+                    if event.isContent {
+                        win(&state, position: position, first: event, rest: Array(events[(offset + 1)...]))
+                        return true
+                    }
+                    if case .chunk(let bytes) = event { state.live[position].held.append(bytes) }
                 }
-                if case .chunk(let bytes) = event { state.live[position].held.append(bytes) }
             case .success(nil):
                 // Ended cleanly with nothing but preamble: an empty answer is still an answer.
-                win(&state, position: position, first: .done)
+                win(&state, position: position, first: .done, rest: [])
                 return true
             case .failure(let error):
                 if error is CancellationError { continue }
@@ -149,7 +153,7 @@ struct StreamFailover: Sendable {
         return false
     }
 
-    private func win(_ state: inout State, position: Int, first: ChatStreamEvent) {
+    private func win(_ state: inout State, position: Int, first: ChatStreamEvent, rest: [ChatStreamEvent]) {
         let winner = state.live.remove(at: position)
         for loser in state.live {
             loser.attempt.cancel()
@@ -159,6 +163,7 @@ struct StreamFailover: Sendable {
         state.live = []
         state.winner = winner
         state.firstContent = first
+        state.afterFirstContent = rest
         health.recordSuccess(model: winner.attempt.target.modelID, provider: winner.attempt.target.provider.id, timeToFirstToken: .now - winner.started)
     }
 

@@ -15,7 +15,8 @@ final class StreamedAttempt: Sendable {
     enum Item: Sendable {
         /// The upstream accepted the request (2xx).
         case opened(upstreamModel: String, adapted: [String])
-        case event(ChatStreamEvent)
+        /// The events of one upstream read, in order (at least one).
+        case events([ChatStreamEvent])
         /// Time passed; nothing to send.
         case tick
     }
@@ -43,8 +44,8 @@ final class StreamedAttempt: Sendable {
             do {
                 var events = try await adapter.stream(call, logger: logger)
                 await channel.send(.opened(upstreamModel: events.upstreamModel, adapted: events.adapted))
-                while !Task.isCancelled, let event = try await events.next() {
-                    await channel.send(.event(event))
+                while !Task.isCancelled, let batch = try await events.nextBatch() {
+                    await channel.send(.events(batch))
                 }
                 channel.finish()
             } catch {

@@ -165,7 +165,7 @@ public final class UsageRecorder: Service, Sendable {
                 // The write runs in its own (awaited) task: a forced stop cancels this service's task, and the store's
                 // async accessors refuse to start in a cancelled task, which would leave the batch unwritten.
                 let store = self.store
-                try await Task { try await store.appendLedger(batch) }.value
+                _ = try await Task { try await store.appendLedger(batch) }.value
                 // The charges stay pending against the cached balances until the next reload reads them back.
                 spend.settle(batch)
                 state.withLock { $0.written += batch.count }
