@@ -16,19 +16,28 @@ import Testing
         return Int(line?.split(separator: " ").last ?? "") ?? -1
     }
 
-    /// Status, header names (values of the per-request ones aside), and the body's fields that do not vary per call.
+    /// Status, header names (values of the per-request ones aside), and the body's fields that do not vary per call;
+    /// for a stream, every event's.
     static func shape(_ reply: GatewayHarness.Reply) -> String {
-        let varying: Set<String> = ["x-request-id", "date", "content-length"]
+        let varying: Set<String> = ["x-request-id", "date", "content-length", "transfer-encoding"]
         let headers = reply.headers.filter { !varying.contains($0.key) && !$0.key.hasPrefix("x-ratelimit-reset") }
             .map { "\($0.key)=\($0.value)" }.sorted()
-        var body = reply.json ?? [:]
-        body["id"] = nil
-        body["created"] = nil
-        if var usage = body["usage"] as? [String: Any] {
-            usage["cost"] = usage["cost"].map { "\($0)" }
-            body["usage"] = usage
+        func stable(_ object: [String: Any]) -> String {
+            var body = object
+            body["id"] = nil
+            body["created"] = nil
+            if var usage = body["usage"] as? [String: Any] {
+                usage["cost"] = usage["cost"].map { "\($0)" }
+                body["usage"] = usage
+            }
+            return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "?"
         }
-        let text = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? reply.body
+        let text: String
+        if reply.headers["content-type"]?.hasPrefix("text/event-stream") == true {
+            text = reply.events.map { $0.jsonObject.map(stable) ?? $0 }.joined(separator: " | ")
+        } else {
+            text = reply.json.map(stable) ?? reply.body
+        }
         return "\(reply.status) \(headers.joined(separator: ",")) \(text)"
     }
 
@@ -41,6 +50,11 @@ import Testing
             #"{"model":"nobody/unknown","messages":[{"role":"user","content":"x"}]}"#,
             #"{"model":"deepseek/deepseek-v3.2","messages":"not a list"}"#,
             #"{"model":"deepseek/deepseek-v3.2""#,
+            // Streams: plain, with usage, refused upstream before content, and cut by an in-band error after it.
+            #"{"model":"deepseek/deepseek-v3.2","stream":true,"messages":[{"role":"user","content":"stream me"}]}"#,
+            #"{"model":"deepseek/deepseek-v3.2","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"usage"}]}"#,
+            #"{"model":"deepseek/deepseek-v3.2","stream":true,"messages":[{"role":"user","content":"x"}],"mock":{"status":503}}"#,
+            #"{"model":"deepseek/deepseek-v3.2","stream":true,"messages":[{"role":"user","content":"x"}],"mock":{"error_after":2}}"#,
         ]
         let shapes = Collected.Shapes()
         for fast in [true, false] {
@@ -52,26 +66,27 @@ import Testing
                 // A bad key is the router's to answer either way.
                 seen.append(Self.shape(try await gateway.chat(Self.chat, key: "gr-not-a-key")))
                 let answered = try await Self.fastPathCount(gateway)
-                // The fast path took the two that reached the upstream plus the refused one it planned; the router
-                // the unknown model, the broken bodies and the bad key.
-                #expect(answered == (fast ? 3 : 0), "fast=\(fast)")
+                // The fast path took the two that reached the upstream, the refused one it planned and the four
+                // streams; the router the unknown model, the broken bodies and the bad key.
+                #expect(answered == (fast ? 7 : 0), "fast=\(fast)")
                 // Every authenticated request is in the ledger once (records are written behind the responses).
                 var records = 0
                 let deadline = ContinuousClock.now + .seconds(10)
                 while ContinuousClock.now < deadline {
                     let usage = try await gateway.request(.GET, "/api/v1/usage?limit=50")
                     records = (usage.json?["data"] as? [Any])?.count ?? -1
-                    if records >= 6 { break }
+                    if records >= 10 { break }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 try await Task.sleep(for: .milliseconds(200))
                 let settled = try await gateway.request(.GET, "/api/v1/usage?limit=50")
-                #expect((settled.json?["data"] as? [Any])?.count == 6, "fast=\(fast)")
+                #expect((settled.json?["data"] as? [Any])?.count == 10, "fast=\(fast)")
                 let answeredShapes = seen
                 shapes.value.withLock { $0[fast] = answeredShapes }
             }
         }
         let fast = try #require(shapes.value.withLock { $0[true] }), routed = try #require(shapes.value.withLock { $0[false] })
+        #expect(fast.count == routed.count)
         for (index, pair) in zip(fast, routed).enumerated() {
             #expect(pair.0 == pair.1, "request \(index)")
         }

@@ -62,16 +62,16 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         return UpstreamCompletion(body: object.serialized(), usage: usage, upstreamModel: upstreamModel, adapted: adapted)
     }
 
-    /// A non-streaming request to a plain-HTTP upstream, ready for ``LoopLocalHTTPPool``: nil when the provider's URL
-    /// is not plain HTTP. Throws what strict parameters refuse.
-    public static func plainHTTPExchange(for call: UpstreamCall) throws(GatewayError) -> PlainHTTPExchange? {
+    /// A request to a plain-HTTP upstream, ready for ``LoopLocalHTTPPool``: nil when the provider's URL is not plain
+    /// HTTP. Throws what strict parameters refuse.
+    public static func plainHTTPExchange(for call: UpstreamCall, streaming: Bool = false) throws(GatewayError) -> PlainHTTPExchange? {
         let settings = call.target.provider
         guard let url = PlainHTTPURL(settings.chatCompletionsURL) else { return nil }
-        let (body, adapted) = upstreamBody(for: call, streaming: false)
+        let (body, adapted) = upstreamBody(for: call, streaming: streaming)
         try call.enforceStrictParams(adapted)
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "accept", value: "application/json")
+        headers.add(name: "accept", value: streaming ? "text/event-stream" : "application/json")
         if let key = settings.apiKey, !key.isEmpty { headers.add(name: "authorization", value: "Bearer \(key)") }
         return PlainHTTPExchange(host: url.host, port: url.port, path: url.path, headers: headers, body: ByteBuffer(bytes: body), adapted: adapted)
     }

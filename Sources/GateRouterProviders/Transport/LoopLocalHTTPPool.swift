@@ -13,7 +13,8 @@ import NIOPosix
 /// completion needs none of that: this pool keeps one idle list per event loop (touched only on that loop, so no
 /// locks), writes head and body in one flush, collects the answer in the channel handler, and resumes the caller once.
 ///
-/// Streams, and TLS upstreams, stay on AsyncHTTPClient (`UpstreamHTTP` chooses).
+/// Streams can use it too, from the gateway's event-loop fast path: a ``StreamReceiver`` gets a 2xx answer's body as it
+/// arrives. TLS upstreams stay on AsyncHTTPClient (`UpstreamHTTP` chooses).
 public final class LoopLocalHTTPPool: Sendable {
     public struct Configuration: Sendable {
         public var connectTimeout: TimeAmount
@@ -75,16 +76,19 @@ public final class LoopLocalHTTPPool: Sendable {
 
     /// The same exchange for a caller already on `loop` (the gateway's NIO fast path): the answer arrives as a
     /// future on that loop. `started` sees each exchange begin, so that a caller can cancel it.
+    ///
+    /// With a `receiver`, a 2xx answer's body goes to it part by part as it arrives, and the future (with an empty
+    /// body) completes at its end; other answers are collected whole, as without one.
     public func post(
         on loop: any EventLoop, host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
-        maxResponseBytes: Int, started: @escaping @Sendable (Exchange) -> Void = { _ in }
+        maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil, started: @escaping @Sendable (Exchange) -> Void = { _ in }
     ) -> EventLoopFuture<Answer> {
         var requestHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
         requestHead.headers.replaceOrAdd(name: "host", value: port == 80 ? host : "\(host):\(port)")
         requestHead.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         let head = requestHead
         let attempt = { @Sendable (reuse: Bool) -> (Exchange, EventLoopFuture<Answer>) in
-            let exchange = Exchange(maxResponseBytes: maxResponseBytes, promise: loop.makePromise())
+            let exchange = Exchange(maxResponseBytes: maxResponseBytes, promise: loop.makePromise(), receiver: receiver)
             started(exchange)
             return (exchange, self.start(exchange, on: loop, key: "\(host):\(port)", host: host, port: port, head: head, body: body, timeout: timeout, reuse: reuse))
         }
@@ -190,6 +194,14 @@ final class Connection {
     }
 }
 
+/// Receives a streamed 2xx answer on the connection's event loop (see ``LoopLocalHTTPPool/post(on:host:port:path:headers:body:timeout:maxResponseBytes:receiver:started:)``).
+public protocol StreamReceiver: AnyObject, Sendable {
+    /// The answer's head, before any of its body.
+    func received(head: HTTPResponseHead)
+    /// One part of the body, as it arrived.
+    func received(body: ByteBuffer)
+}
+
 /// One exchange in flight: the caller's promise, completed once, on the connection's loop.
 public final class Exchange: @unchecked Sendable {
     // Unchecked: every field is read and written on `promise`'s event loop only (the pool's start closure, the channel
@@ -201,10 +213,20 @@ public final class Exchange: @unchecked Sendable {
     var reused = false
     var answerStarted = false
     private(set) var isFinished = false
+    let receiver: (any StreamReceiver)?
+    /// A 2xx answer whose body goes to `receiver`.
+    var streaming = false
 
-    init(maxResponseBytes: Int, promise: EventLoopPromise<LoopLocalHTTPPool.Answer>) {
+    init(maxResponseBytes: Int, promise: EventLoopPromise<LoopLocalHTTPPool.Answer>, receiver: (any StreamReceiver)? = nil) {
         self.maxResponseBytes = maxResponseBytes
         self.promise = promise
+        self.receiver = receiver
+    }
+
+    /// Stops (or resumes) reading the answer, for a reader that cannot keep up. Call on its loop.
+    public func pauseReading(_ paused: Bool) {
+        guard let channel = connection?.channel, channel.isActive else { return }
+        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !paused)
     }
 
     func succeed(_ answer: LoopLocalHTTPPool.Answer) {
@@ -248,6 +270,12 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
             exchange.answerStarted = true
             head = responseHead
             keepAlive = responseHead.isKeepAlive
+            if let receiver = exchange.receiver, (200..<300).contains(responseHead.status.code) {
+                exchange.streaming = true
+                receiver.received(head: responseHead)
+            }
+        case .body(let part) where exchange.streaming:
+            exchange.receiver?.received(body: part)
         case .body(var part):
             if body == nil {
                 body = part

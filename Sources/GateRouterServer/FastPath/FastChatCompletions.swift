@@ -47,7 +47,7 @@ final class FastChatCompletions: Sendable {
     let trustForwardedHeaders: Bool
     let serverName: String
     let logger: Logger
-    private let dates = HTTPDateCache()
+    let dates = HTTPDateCache()
 
     init(
         authCache: AuthCache, meter: Meter, planner: RoutePlanner, health: ModelHealth, limits: GatewayConfiguration.RoutingLimits, metrics: GatewayMetrics,
@@ -75,22 +75,19 @@ final class FastChatCompletions: Sendable {
             && head.headerFields[.expect] == nil
     }
 
-    /// The answer to a whole request, or nil when Hummingbird should answer it instead. Runs on `loop`.
-    func answer(_ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop) -> EventLoopFuture<Answer>? {
+    /// A request this path can answer exactly like the controller, or nil when Hummingbird should answer it.
+    private func candidate(_ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop) -> (Request, requestBytes: Int, hedging: Bool)? {
         let start = ContinuousClock.now
         guard let key = APIKeyAuthMiddleware.presentedKey(authorization: head.headerFields[.authorization]),
               let identity = authCache.authenticate(key), !identity.key.isExpired(at: Date()), !identity.account.suspended
         else { return nil }
         let bytes = Array(body.readableBytesView)
-        guard let json = try? RawJSONObject(parsing: bytes), let chat = try? ChatCompletionRequest.decode(from: bytes), !chat.isStreaming,
+        guard let json = try? RawJSONObject(parsing: bytes), let chat = try? ChatCompletionRequest.decode(from: bytes),
               let (plan, account) = try? ChatCompletionsController.plan(
                   chat, body: json, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts
               ),
               plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && PlainHTTPURL($0.provider.chatCompletionsURL) != nil })
         else { return nil }
-
-        // From here the request is this path's: it is metered and answered here, whatever happens.
-        metrics.fastPathRequests.increment()
         let request = Request(
             id: RequestID.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, strictParams: account.strictParams,
             report: RequestReport(), loop: loop,
@@ -98,22 +95,32 @@ final class FastChatCompletions: Sendable {
                 forwardedFor: head.headerFields[.xForwardedFor], peer: peer, trustForwardedHeaders: trustForwardedHeaders
             )
         )
+        return (request, bytes.count, account.routing.hedgingPercent > 0)
+    }
+
+    /// From here a request is this path's: it is metered and answered here, whatever happens. Returns its ledger
+    /// session and the rate-limit headers, or the admission's refusal.
+    private func begin(_ request: Request, requestBytes: Int) -> (MeteringSession, Result<[String: String], GatewayError>) {
+        metrics.fastPathRequests.increment()
+        let identity = request.identity
         request.report.update {
             $0.keyID = identity.key.id
             $0.accountID = identity.account.id
         }
         let session = MeteringSession(meter: meter, id: request.id, accountID: identity.account.id, keyID: identity.key.id)
+        let chat = request.chat
         session.update {
-            $0.requestBytes = bytes.count
+            $0.requestBytes = requestBytes
             $0.requestedModel = chat.model
-            $0.stream = false
+            $0.stream = chat.isStreaming
         }
         let rateLimitHeaders: [String: String]
         do {
             rateLimitHeaders = try meter.admit(identity)
         } catch {
-            return finish(request, session: session, failure: error)
+            return (session, .failure(error))
         }
+        let plan = request.plan
         let routeSummary = plan.decision?.summary
         request.report.update {
             $0.route = routeSummary
@@ -123,6 +130,48 @@ final class FastChatCompletions: Sendable {
             $0.route = routeSummary
             $0.tier = plan.tier?.rawValue
         }
+        return (session, .success(rateLimitHeaders))
+    }
+
+    /// How this path answers a request.
+    enum Handling {
+        /// A whole answer, once ready.
+        case answer(EventLoopFuture<Answer>)
+        /// A stream, writing to the output it was given.
+        case stream(FastChatStream)
+    }
+
+    /// Takes a whole request on `loop`: nil when Hummingbird should answer it instead. A stream writes to `output`.
+    func handle(_ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop, output: any FastStreamOutput) -> Handling? {
+        guard let (request, requestBytes, hedging) = candidate(head, body: body, peer: peer, on: loop) else { return nil }
+        guard request.chat.isStreaming else { return .answer(answer(request, requestBytes: requestBytes)) }
+        // Accounts that hedge slow first tokens stay on the controller, which races attempts.
+        guard !hedging else { return nil }
+        return .stream(stream(request, requestBytes: requestBytes, output: output))
+    }
+
+    private func stream(_ request: Request, requestBytes: Int, output: any FastStreamOutput) -> FastChatStream {
+        let (session, admission) = begin(request, requestBytes: requestBytes)
+        let stream: FastChatStream
+        switch admission {
+        case .success(let rateLimitHeaders):
+            stream = FastChatStream(engine: self, request: request, session: session, rateLimitHeaders: rateLimitHeaders, output: output)
+            stream.start()
+        case .failure(let error):
+            stream = FastChatStream(engine: self, request: request, session: session, rateLimitHeaders: [:], output: output)
+            stream.refuse(error)
+        }
+        return stream
+    }
+
+    private func answer(_ request: Request, requestBytes: Int) -> EventLoopFuture<Answer> {
+        let (session, admission) = begin(request, requestBytes: requestBytes)
+        let rateLimitHeaders: [String: String]
+        switch admission {
+        case .success(let headers): rateLimitHeaders = headers
+        case .failure(let error): return finish(request, session: session, failure: error)
+        }
+        let routeSummary = request.plan.decision?.summary
         return attempt(0, of: request, session: session, failures: [], lastError: nil).flatMap { outcome in
             switch outcome {
             case .answered(let target, let completion, let failures):
@@ -286,10 +335,8 @@ final class FastChatCompletions: Sendable {
         _ request: Request, session: MeteringSession, status: Int, error: String?, headers: HTTPFields, body: [UInt8]
     ) -> EventLoopFuture<Answer> {
         var headers = headers
-        headers[.requestID] = request.id
         headers[.contentLength] = String(body.count)
-        headers[.date] = dates.now()
-        headers[.server] = serverName
+        addCommonHeaders(&headers, requestID: request.id)
         var buffer = ByteBuffer()
         buffer.writeBytes(body)
         let answer = Answer(head: HTTPResponse(status: .init(code: status), headerFields: headers), body: buffer) {
@@ -307,6 +354,27 @@ final class FastChatCompletions: Sendable {
         let queued = request.loop.makePromise(of: Void.self)
         queued.completeWithTask { await recorder.queueCharged(record) }
         return queued.futureResult.map { answer }
+    }
+}
+
+extension FastChatCompletions {
+    /// The headers every answer carries, as Hummingbird and the request log middleware add them.
+    func addCommonHeaders(_ headers: inout HTTPFields, requestID: String) {
+        headers[.requestID] = requestID
+        headers[.date] = dates.now()
+        headers[.server] = serverName
+    }
+
+    /// A stream's end: its ledger record (queued without waiting: the answer is already out), log line and metrics.
+    func finishStreamed(_ request: Request, session: MeteringSession, status: Int, error: String?, clientDisconnected: Bool) {
+        if let record = session.finishWithoutWaiting(status: status, error: error) {
+            let recorder = meter.recorder
+            Task { await recorder.queueCharged(record) }
+        }
+        RequestLogMiddleware.finish(
+            request.report.snapshot, method: "POST", path: Self.path, route: Self.path, status: status, client: request.client,
+            duration: ContinuousClock.now - request.start, clientDisconnected: clientDisconnected, logger: logger, metrics: metrics, requestID: request.id
+        )
     }
 }
 

@@ -3,12 +3,12 @@ import NIOCore
 import NIOHTTPTypes
 
 /// One connection's share of the fast path: it collects a `POST /openai/v1/chat/completions`, asks
-/// ``FastChatCompletions`` to answer it on this event loop, and hands every request it does not answer (other routes,
-/// streams, anything unusual) to Hummingbird unchanged.
+/// ``FastChatCompletions`` to answer it on this event loop (whole, or as a ``FastChatStream`` writing through this
+/// handler), and hands every request it does not answer (other routes, anything unusual) to Hummingbird unchanged.
 ///
 /// Order is kept: a request is answered here only when Hummingbird owes no response on this connection, and requests
 /// that arrive while an answer is in flight wait for it.
-final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler, FastStreamOutput {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -19,6 +19,7 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case collecting(HTTPRequest, ByteBuffer)
         case passing
         case answering
+        case streaming(FastChatStream)
     }
 
     private let engine: FastChatCompletions
@@ -28,10 +29,25 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var owedByHummingbird = 0
     /// Parts that arrived while an answer was in flight.
     private var waiting: [HTTPRequestPart] = []
+    /// This handler's context, for a stream's writes.
+    private var context: ChannelHandlerContext?
+    /// The request being answered asked for `Connection: close` (Hummingbird's router loop honours it for its own
+    /// requests; this path must for the ones it answers).
+    private var closeAfterAnswer = false
 
     init(engine: FastChatCompletions, peer: SocketAddress?) {
         self.engine = engine
         self.peer = peer
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.channel.closeFuture.whenComplete { _ in handler.value.closed() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -40,7 +56,7 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func read(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (mode, part) {
-        case (.answering, _):
+        case (.answering, _), (.streaming, _):
             waiting.append(part)
         case (.idle, .head(let head)):
             if owedByHummingbird == 0, engine.mayAnswer(head) {
@@ -61,18 +77,23 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 mode = .collecting(head, body)
             }
         case (.collecting(let head, let body), .end(let trailers)):
-            guard let answer = engine.answer(head, body: body, peer: peer, on: context.eventLoop) else {
+            closeAfterAnswer = head.headerFields[.connection]?.lowercased().contains("close") == true
+            switch engine.handle(head, body: body, peer: peer, on: context.eventLoop, output: self) {
+            case nil:
                 pass(.head(head), context: context)
                 if body.readableBytes > 0 { pass(.body(body), context: context) }
                 pass(.end(trailers), context: context)
                 mode = .idle
-                return
-            }
-            mode = .answering
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            answer.whenComplete { result in
-                let (handler, context) = loopBound.value
-                handler.write(result, context: context)
+            case .answer(let answer):
+                mode = .answering
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                answer.whenComplete { result in
+                    let (handler, context) = loopBound.value
+                    handler.write(result, context: context)
+                }
+            case .stream(let stream):
+                // The stream may have answered already (a refusal): then the mode is idle again.
+                if case .collecting = mode { mode = .streaming(stream) }
             }
         case (.passing, .end):
             pass(part, context: context)
@@ -98,10 +119,16 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
             written.futureResult.whenComplete { outcome in
                 if case .failure = outcome { answer.written(false) } else { answer.written(true) }
             }
+            if closeAfterAnswer { return context.close(promise: nil) }
         case .failure:
             // The engine turns every failure into an answer; a failed future means the channel is unusable.
             context.close(promise: nil)
         }
+        answered(context: context)
+    }
+
+    /// The answer in flight is out: read the requests that waited for it.
+    private func answered(context: ChannelHandlerContext) {
         mode = .idle
         let parts = waiting
         waiting = []
@@ -109,15 +136,40 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !parts.isEmpty { context.fireChannelReadComplete() }
     }
 
+    // MARK: - A stream's output
+
+    func writeHead(_ head: HTTPResponse) {
+        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func writeBody(_ body: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(.body(body)), promise: nil)
+    }
+
+    func endResponse() {
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if closeAfterAnswer {
+            mode = .idle
+            return context.close(promise: nil)
+        }
+        answered(context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .streaming(let stream) = mode { stream.clientWritabilityChanged(writable: context.channel.isWritable) }
+        context.fireChannelWritabilityChanged()
+    }
+
     /// A client that leaves mid-request: what arrived goes to Hummingbird, which handles (and meters) a request cut
     /// short as it always has.
-    func channelInactive(context: ChannelHandlerContext) {
-        if case .collecting(let head, let body) = mode {
-            pass(.head(head), context: context)
-            if body.readableBytes > 0 { pass(.body(body), context: context) }
-            mode = .passing
-        }
-        context.fireChannelInactive()
+    /// The connection closed. Watched through the close future: Hummingbird's connection-state handler, which sits
+    /// before this one, does not pass `channelInactive` on.
+    private func closed() {
+        guard case .streaming(let stream) = mode else { return }
+        mode = .idle
+        waiting = []
+        stream.clientLeft()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
