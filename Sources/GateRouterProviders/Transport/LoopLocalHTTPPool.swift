@@ -200,6 +200,9 @@ public protocol StreamReceiver: AnyObject, Sendable {
     func received(head: HTTPResponseHead)
     /// One part of the body, as it arrived.
     func received(body: ByteBuffer)
+    /// The end of a read burst: no more parts until the socket is readable again, so a receiver can write what the
+    /// burst produced at once.
+    func receivedAllAvailable()
 }
 
 /// One exchange in flight: the caller's promise, completed once, on the connection's loop.
@@ -292,6 +295,11 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
             if !keepAlive { context.close(promise: nil) }
             exchange.succeed(.init(status: Int(head.status.code), headers: head.headers, body: body ?? ByteBuffer()))
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let exchange = current, exchange.streaming { exchange.receiver?.receivedAllAvailable() }
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

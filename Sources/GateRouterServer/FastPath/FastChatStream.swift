@@ -60,6 +60,8 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
     private var patchUsageChunk = false
     private var generated = 0
     private var lastWrite = ContinuousClock.now
+    /// Frames waiting for the end of the current read burst, to go out in one write (see ``receivedAllAvailable()``).
+    private var out = ByteBuffer()
     private var stallTimer: Scheduled<Void>?
     private var keepAliveTimer: RepeatedTask?
 
@@ -209,59 +211,57 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         } catch {
             return failed(.upstreamInvalidResponse(provider: attempt?.target.provider.id ?? "upstream"))
         }
-        var out = ByteBuffer()
         for event in events {
             let produced: [ChatStreamEvent]
             do {
                 produced = try attempt?.transcoder.transcode(event) ?? []
             } catch {
-                flush(&out)
                 return failed(GatewayError.from(error, logger: engine.logger))
             }
             for event in produced {
-                handle(event, into: &out)
+                handle(event)
                 if finished || attempt == nil { return }
             }
             if produced.last == .done {
                 // `[DONE]` ends the answer; the upstream connection finishes its response on its own.
-                flush(&out)
                 return finishStream(error: nil)
             }
         }
-        flush(&out)
+    }
+
+    /// The end of a read burst: what it produced goes to the client in one write.
+    func receivedAllAvailable() {
+        flush()
     }
 
     /// The upstream's body ended: what the parser still holds, then the end of the answer.
     private func upstreamEnded() {
         guard attempt != nil else { return }
-        var out = ByteBuffer()
         do {
             if let last = attempt?.parser.finish() {
                 for event in try attempt?.transcoder.transcode(last) ?? [] {
-                    handle(event, into: &out)
+                    handle(event)
                     if finished || attempt == nil { return }
                 }
             }
             for event in try attempt?.transcoder.finish() ?? [] {
-                handle(event, into: &out)
+                handle(event)
                 if finished || attempt == nil { return }
             }
         } catch {
-            flush(&out)
             return failed(GatewayError.from(error, logger: engine.logger))
         }
         if winner == nil {
             // Ended cleanly with nothing but preamble: an empty answer is still an answer.
-            handle(.done, into: &out)
+            handle(.done)
         }
-        flush(&out)
         finishStream(error: nil)
     }
 
-    private func handle(_ event: ChatStreamEvent, into out: inout ByteBuffer) {
+    private func handle(_ event: ChatStreamEvent) {
         guard winner != nil else {
             if event.isContent {
-                win(first: event, into: &out)
+                win(first: event)
             } else if case .chunk(let bytes) = event {
                 attempt?.held.append(bytes)
             }
@@ -284,7 +284,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         }
     }
 
-    private func win(first: ChatStreamEvent, into out: inout ByteBuffer) {
+    private func win(first: ChatStreamEvent) {
         guard let current = attempt else { return }
         stallTimer?.cancel()
         winner = current.target
@@ -297,10 +297,10 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             generated += TokenEstimate.generatedCharacters(in: chunk)
             out.writeBytes(ServerSentEvent.frame(data: chunk))
         }
-        handle(first, into: &out)
+        handle(first)
     }
 
-    private func flush(_ out: inout ByteBuffer) {
+    private func flush() {
         guard out.readableBytes > 0, !finished else { return }
         output?.writeBody(out)
         out.clear()
@@ -313,6 +313,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
     /// then a comment whenever the stream has been silent that long.
     private func keepAlive() {
         guard !finished else { return }
+        flush()
         if !headSent {
             guard attempt?.accepted == true else { return }
             sendHead()
@@ -392,6 +393,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
     /// Ends a stream whose head has gone out: cleanly, or with an in-band error event and no `[DONE]`.
     private func finishStream(error: GatewayError?) {
         guard !finished else { return }
+        flush()
         finished = true
         stopTimers()
         if let error {
