@@ -105,11 +105,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             }
             return
         }
-        if ContinuousClock.now >= request.start + limits.deadline, lastError == nil {
-            lastError = GatewayError(
-                status: 504, message: "No upstream produced an answer within the routing deadline.", type: "server_error", code: "routing_deadline_exceeded"
-            )
-        }
+        if ContinuousClock.now >= request.start + limits.deadline { lastError = Self.deadlineExceeded }
         fail(FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: request.plan.decision != nil))
     }
 
@@ -168,8 +164,23 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         }
     }
 
+    private static let deadlineExceeded = GatewayError(
+        status: 504, message: "No upstream produced an answer within the routing deadline.", type: "server_error", code: "routing_deadline_exceeded"
+    )
+
+    /// No first content by the stall timeout (the attempt fails over) or by the routing deadline (the request ends).
     private func stalled(_ serial: Int) {
-        guard !finished, winner == nil, let target = attempt?.target, attempt?.serial == serial else { return }
+        guard !finished, winner == nil, let current = attempt, current.serial == serial else { return }
+        let target = current.target
+        if ContinuousClock.now < current.started + limits.stallTimeout {
+            // The deadline came first: the attempt is dropped without counting against the model.
+            let exchange = current.exchange
+            attempt = nil
+            exchange?.fail(.cancelled)
+            engine.health.release(model: target.modelID, provider: target.provider.id)
+            lastError = Self.deadlineExceeded
+            return fail(FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: request.plan.decision != nil))
+        }
         let error = GatewayError(
             status: 504, message: "The upstream provider '\(target.provider.id)' sent nothing for \(limits.stallTimeout) before its first token.",
             type: "server_error", code: "upstream_stalled"
@@ -386,8 +397,9 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         engine.addCommonHeaders(&headers, requestID: request.id)
         output?.writeHead(HTTPResponse(status: .init(code: error.status), headerFields: headers))
         output?.writeBody(ByteBuffer(bytes: body))
-        output?.endResponse()
+        // Recorded before the response ends: a graceful shutdown waits for the connection, then drains the ledger.
         record(status: error.status, error: error.code ?? error.type, cancelled: false, failure: error)
+        output?.endResponse()
     }
 
     /// Ends a stream whose head has gone out: cleanly, or with an in-band error event and no `[DONE]`.
@@ -407,8 +419,8 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             }
             output?.writeBody(error.streamFrame)
         }
-        output?.endResponse()
         record(status: 200, error: error.map { $0.code ?? $0.type }, cancelled: false, failure: error)
+        output?.endResponse()
     }
 
     private func stopTimers() {
@@ -423,7 +435,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             ChatCompletionsController.record(usage: usage, target: target, report: request.report, upstreamModel: target.upstreamModel, metrics: engine.metrics)
         }
         let failed = failures
-        let answered = failure == nil && !cancelled ? winner : nil
+        let answered = failure == nil ? winner : nil
         request.report.update {
             $0.attempts = failed.count + (target == nil ? 0 : 1)
             $0.failedAttempts = failed
