@@ -55,6 +55,9 @@ public enum UpstreamErrorMapping {
                 return .upstreamUnavailable(provider: provider)
             }
         }
+        if let error = error as? LoopLocalHTTPPool.ExchangeError {
+            return error == .timedOut || error == .cancelled ? .upstreamTimeout(provider: provider) : .upstreamUnavailable(provider: provider)
+        }
         if error is CancellationError { return .upstreamTimeout(provider: provider) }
         return .upstreamUnavailable(provider: provider)
     }

@@ -55,7 +55,7 @@ struct UpstreamHTTP: Sendable {
                 maxResponseBytes: maxResponseBytes
             )
         } catch let error as LoopLocalHTTPPool.ExchangeError {
-            throw error == .timedOut || error == .cancelled ? GatewayError.upstreamTimeout(provider: provider) : GatewayError.upstreamUnavailable(provider: provider)
+            throw UpstreamErrorMapping.transportError(error, provider: provider)
         }
         let bytes = Array(answer.body.readableBytesView)
         guard (200..<300).contains(answer.status) else {

@@ -266,10 +266,7 @@ final class FastChatCompletions: Sendable {
             )
             return loop.makeSucceededFuture(.answered(target, completion, failures: failures))
         }.flatMapError { error in
-            let mapped: GatewayError = (error as? LoopLocalHTTPPool.ExchangeError).map {
-                $0 == .timedOut || $0 == .cancelled ? .upstreamTimeout(provider: provider) : .upstreamUnavailable(provider: provider)
-            } ?? .upstreamUnavailable(provider: provider)
-            return self.failed(index, of: request, session: session, failures: failures, error: mapped)
+            self.failed(index, of: request, session: session, failures: failures, error: UpstreamErrorMapping.transportError(error, provider: provider))
         }
     }
 

@@ -145,11 +145,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
                 )
                 attemptFailed(target, error: error, reason: nil)
             case .failure(let error):
-                let mapped: GatewayError =
-                    (error as? LoopLocalHTTPPool.ExchangeError).map {
-                        $0 == .timedOut ? .upstreamTimeout(provider: provider) : .upstreamUnavailable(provider: provider)
-                    } ?? .upstreamUnavailable(provider: provider)
-                failed(mapped)
+                failed(UpstreamErrorMapping.transportError(error, provider: provider))
             }
         }
     }
