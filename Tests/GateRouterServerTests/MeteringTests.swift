@@ -38,6 +38,27 @@ extension GatewayHarness {
     }
 }
 
+extension GatewayHarness {
+    /// Reads a streamed chat answer in a task of its own; `seen` gets an element once the body contains `marker` (and
+    /// finishes when the reader ends), so a test can leave the stream at a known point by cancelling the task.
+    func readStream(_ body: String, key: String, marker: String) -> (reader: Task<Void, any Error>, seen: AsyncStream<Void>) {
+        var request = rawChatRequest(body)
+        request.headers.replaceOrAdd(name: "authorization", value: "Bearer \(key)")
+        let (seen, continuation) = AsyncStream<Void>.makeStream()
+        let client = self.client
+        let reader = Task {
+            defer { continuation.finish() }
+            let response = try await client.execute(request, timeout: .seconds(30))
+            var received = ""
+            for try await part in response.body {
+                received += String(buffer: part)
+                if received.contains(marker) { continuation.yield() }
+            }
+        }
+        return (reader, seen)
+    }
+}
+
 func usd(_ value: Any?) -> Decimal {
     (value as? String).flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) } ?? -1
 }
@@ -76,18 +97,9 @@ func usd(_ value: Any?) -> Decimal {
                             let reply = try await gateway.chat(#"{"model":"\#(Self.model)","stream":true,"messages":[\#(message)],"mock":{"no_usage":true}}"#, key: .some(account.key))
                             #expect(reply.status == 200)
                         case .cancelled:
-                            var request = gateway.rawChatRequest(#"{"model":"\#(Self.model)","stream":true,"messages":[\#(message)],\#(long)}"#)
-                            request.headers.replaceOrAdd(name: "authorization", value: "Bearer \(account.key)")
-                            let (contentSeen, seen) = AsyncStream<Void>.makeStream()
-                            let reader = Task {
-                                defer { seen.finish() }
-                                let response = try await gateway.client.execute(request, timeout: .seconds(30))
-                                var received = ""
-                                for try await part in response.body {
-                                    received += String(buffer: part)
-                                    if received.contains("slow") { seen.yield() }
-                                }
-                            }
+                            let (reader, contentSeen) = gateway.readStream(
+                                #"{"model":"\#(Self.model)","stream":true,"messages":[\#(message)],\#(long)}"#, key: account.key, marker: "slow"
+                            )
                             // Leave once content has arrived (not after a fixed time: on a loaded machine the request
                             // may not even have reached the gateway by then, and there would be nothing to meter).
                             var sawContent = false
@@ -146,18 +158,9 @@ func usd(_ value: Any?) -> Decimal {
             // About eight seconds of tokens, after a first token that comes late when the client leaves early.
             let latency = midStream ? 0 : 1500
             let mock = #""mock":{"reply":"\#(String(repeating: "slow words ", count: 200))","token_delay_ms":20,"latency_ms":\#(latency)}"#
-            var request = gateway.rawChatRequest(#"{"model":"\#(Self.model)","stream":true,"messages":[{"role":"user","content":"hi"}],\#(mock)}"#)
-            request.headers.replaceOrAdd(name: "authorization", value: "Bearer \(account.key)")
-            let (contentSeen, seen) = AsyncStream<Void>.makeStream()
-            let reader = Task {
-                defer { seen.finish() }
-                let response = try await gateway.client.execute(request, timeout: .seconds(30))
-                var received = ""
-                for try await part in response.body {
-                    received += String(buffer: part)
-                    if received.contains("slow") { seen.yield() }
-                }
-            }
+            let (reader, contentSeen) = gateway.readStream(
+                #"{"model":"\#(Self.model)","stream":true,"messages":[{"role":"user","content":"hi"}],\#(mock)}"#, key: account.key, marker: "slow"
+            )
             if midStream {
                 for await _ in contentSeen { break }
             } else {
