@@ -252,11 +252,9 @@ struct ChatCompletionsController: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var state = handedOver
             defer { state.cancelAll() }
-            var usage: Usage?
+            var passThrough = ChatStreamPassThrough()
             var target = target
             var clientGone = false
-            var generated = 0
-            var patchUsageChunk = false
             var failure: GatewayError?
             /// Writes to the client; a failed write means the client went away.
             func send(_ bytes: [UInt8]) async throws {
@@ -283,29 +281,12 @@ struct ChatCompletionsController: Sendable {
                 // From here the winner's events pass straight through, those of one upstream read in one write; ticks
                 // turn into keep-alives when it is silent.
                 var out: [UInt8] = []
-                for chunk in state.held {
-                    generated += TokenEstimate.generatedCharacters(in: chunk)
-                    out += ServerSentEvent.frame(data: chunk)
-                }
+                for chunk in state.held { out += passThrough.heldFrame(chunk) }
                 var batch = (state.firstContent.map { [$0] } ?? []) + state.afterFirstContent
                 var lastWrite = ContinuousClock.now
                 streaming: while true {
                     for event in batch {
-                        switch event {
-                        case .chunk(var json):
-                            if patchUsageChunk, let usage {
-                                json = Self.addingCost(Meter.cost(of: usage, target: target), toUsageIn: json)
-                                patchUsageChunk = false
-                            } else if usage == nil {
-                                generated += TokenEstimate.generatedCharacters(in: json)
-                            }
-                            out += ServerSentEvent.frame(data: json)
-                        case .usage(let reported):
-                            usage = reported
-                            patchUsageChunk = true
-                        case .done:
-                            out += ServerSentEvent.doneFrame
-                        }
+                        if let frame = passThrough.frame(for: event, target: target) { out += frame }
                     }
                     if !out.isEmpty {
                         try await send(out)
@@ -349,6 +330,8 @@ struct ChatCompletionsController: Sendable {
                 $0.attempts = state.attempts
                 $0.failedAttempts = state.failures
             }
+            let usage = passThrough.usage
+            let generated = passThrough.generatedCharacters
             self.record(usage: usage, target: target, report: report, upstreamModel: state.upstreamModel ?? target.upstreamModel)
             let failed = state.failures
             let upstreamModel = state.upstreamModel ?? target.upstreamModel

@@ -319,12 +319,7 @@ final class FastChatCompletions: Sendable {
     private func finish(_ request: Request, session: MeteringSession, failure: GatewayError) -> EventLoopFuture<Answer> {
         let code = failure.code ?? failure.type
         request.report.update { $0.errorCode = code }
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfter = failure.retryAfter { headers[.retryAfter] = retryAfter }
-        for (name, value) in failure.headers {
-            if let field = HTTPField.Name(name) { headers[field] = value }
-        }
-        return respond(request, session: session, status: failure.status, error: code, headers: headers, body: failure.envelope)
+        return respond(request, session: session, status: failure.status, error: code, headers: Self.errorHeaders(failure), body: failure.envelope)
     }
 
     /// Queues the ledger record (waiting only when the queue is full), then builds the answer and its log line.
@@ -355,6 +350,16 @@ final class FastChatCompletions: Sendable {
 }
 
 extension FastChatCompletions {
+    /// An error answer's own headers: JSON, and `retry-after` and any other header the error carries.
+    static func errorHeaders(_ error: GatewayError) -> HTTPFields {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = retryAfter }
+        for (name, value) in error.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        return headers
+    }
+
     /// The headers every answer carries, as Hummingbird and the request log middleware add them.
     func addCommonHeaders(_ headers: inout HTTPFields, requestID: String) {
         headers[.requestID] = requestID

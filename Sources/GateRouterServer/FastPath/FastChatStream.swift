@@ -32,7 +32,6 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         /// Tells this attempt's callbacks from those of an earlier attempt on the same model.
         let serial: Int
         let target: UpstreamTarget
-        let call: UpstreamCall
         let adapted: [String]
         let started: ContinuousClock.Instant
         var exchange: Exchange?
@@ -56,9 +55,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
     private var winner: UpstreamTarget?
     private var headSent = false
     private var finished = false
-    private var usage: Usage?
-    private var patchUsageChunk = false
-    private var generated = 0
+    private var passThrough = ChatStreamPassThrough()
     private var lastWrite = ContinuousClock.now
     /// Frames waiting for the end of the current read burst, to go out in one write (see ``receivedAllAvailable()``).
     private var out = ByteBuffer()
@@ -125,7 +122,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         let transcoder = OpenAIChunkTranscoder(modelID: target.modelID, provider: target.provider.id, forwardUsage: request.chat.wantsStreamUsage)
         serials += 1
         let serial = serials
-        attempt = Attempt(serial: serial, target: target, call: call, adapted: exchange.adapted, started: .now, transcoder: transcoder)
+        attempt = Attempt(serial: serial, target: target, adapted: exchange.adapted, started: .now, transcoder: transcoder)
         let stallAt = min(ContinuousClock.now + limits.stallTimeout, request.start + limits.deadline)
         stallTimer = loop.scheduleTask(in: TimeAmount(stallAt - .now)) { [weak self] in self?.stalled(serial) }
         let provider = target.provider.id
@@ -266,7 +263,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
     }
 
     private func handle(_ event: ChatStreamEvent) {
-        guard winner != nil else {
+        guard let target = winner else {
             if event.isContent {
                 win(first: event)
             } else if case .chunk(let bytes) = event {
@@ -274,21 +271,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             }
             return
         }
-        switch event {
-        case .chunk(var json):
-            if patchUsageChunk, let usage, let target = winner {
-                json = ChatCompletionsController.addingCost(Meter.cost(of: usage, target: target), toUsageIn: json)
-                patchUsageChunk = false
-            } else if usage == nil {
-                generated += TokenEstimate.generatedCharacters(in: json)
-            }
-            out.writeBytes(ServerSentEvent.frame(data: json))
-        case .usage(let reported):
-            usage = reported
-            patchUsageChunk = true
-        case .done:
-            out.writeBytes(ServerSentEvent.doneFrame)
-        }
+        if let frame = passThrough.frame(for: event, target: target) { out.writeBytes(frame) }
     }
 
     private func win(first: ChatStreamEvent) {
@@ -300,10 +283,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         engine.metrics.recordTimeToFirstToken(model: ChatCompletionsController.label(target), provider: target.provider.id, duration: .now - request.start)
         session.update { $0.firstToken = .now }
         sendHead()
-        for chunk in current.held {
-            generated += TokenEstimate.generatedCharacters(in: chunk)
-            out.writeBytes(ServerSentEvent.frame(data: chunk))
-        }
+        for chunk in current.held { out.writeBytes(passThrough.heldFrame(chunk)) }
         handle(first)
     }
 
@@ -377,17 +357,8 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         }
         finished = true
         stopTimers()
-        session.update { $0.attempts = ChatCompletionsController.attempts(failures, winner: nil) }
-        request.report.update {
-            $0.attempts = failures.count
-            $0.failedAttempts = failures
-            $0.errorCode = error.code ?? error.type
-        }
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfter = error.retryAfter { headers[.retryAfter] = retryAfter }
-        for (name, value) in error.headers {
-            if let field = HTTPField.Name(name) { headers[field] = value }
-        }
+        request.report.update { $0.errorCode = error.code ?? error.type }
+        var headers = FastChatCompletions.errorHeaders(error)
         let body = error.envelope
         headers[.contentLength] = String(body.count)
         engine.addCommonHeaders(&headers, requestID: request.id)
@@ -428,7 +399,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
     private func record(status: Int, error: String?, cancelled: Bool, failure: GatewayError?) {
         let target = winner ?? attempt?.target
         if let target {
-            ChatCompletionsController.record(usage: usage, target: target, report: request.report, upstreamModel: target.upstreamModel, metrics: engine.metrics)
+            ChatCompletionsController.record(usage: passThrough.usage, target: target, report: request.report, upstreamModel: target.upstreamModel, metrics: engine.metrics)
         }
         let failed = failures
         let answered = failure == nil ? winner : nil
@@ -437,9 +408,9 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             $0.failedAttempts = failed
         }
         session.update {
-            $0.usage = self.usage
+            $0.usage = self.passThrough.usage
             $0.upstreamModel = target?.upstreamModel
-            $0.generatedCharacters = self.generated
+            $0.generatedCharacters = self.passThrough.generatedCharacters
             $0.attempts = ChatCompletionsController.attempts(failed, winner: answered)
             $0.cancelled = cancelled
         }
