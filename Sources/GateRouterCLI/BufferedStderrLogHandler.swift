@@ -114,18 +114,23 @@ struct BufferedStderrLogHandler: LogHandler {
 
     private func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String) {
         let provided = metadataProvider?.get() ?? [:]
-        var merged = metadata
-        if !provided.isEmpty { merged.merge(provided) { $1 } }
-        if let explicit, !explicit.isEmpty { merged.merge(explicit) { $1 } }
-        let text = Self.pretty(merged)
+        let text: String
+        if metadata.isEmpty, provided.isEmpty {
+            // The request log line: only its own metadata, so no merged copy.
+            text = Self.pretty(explicit ?? [:])
+        } else {
+            var merged = metadata
+            if !provided.isEmpty { merged.merge(provided) { $1 } }
+            if let explicit, !explicit.isEmpty { merged.merge(explicit) { $1 } }
+            text = Self.pretty(merged)
+        }
         writer.append(level: level, label: label, metadata: text, source: source, message: message.description)
     }
 
     static func pretty(_ metadata: Logger.Metadata) -> String {
         var text = ""
         text.reserveCapacity(metadata.count * 24)
-        for key in metadata.keys.sorted() {
-            guard let value = metadata[key] else { continue }
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             if !text.isEmpty { text.append(" ") }
             text.append(key)
             text.append("=")

@@ -51,7 +51,12 @@ public struct UpstreamCall: Sendable {
 
 /// A finished non-streaming completion, already in OpenAI's shape with `model` set to the catalog id.
 public struct UpstreamCompletion: Sendable {
-    public var body: [UInt8]
+    /// The answer's JSON text.
+    public var body: [UInt8] { object?.serialized() ?? text }
+    /// The answer as its top-level fields, when the adapter had it so (OpenAI-compatible upstreams): the gateway
+    /// patches `usage` on it without parsing the body again.
+    public private(set) var object: RawJSONObject?
+    private var text: [UInt8]
     public var usage: Usage?
     /// The model string the upstream reported (sent to the client as `x-gaterouter-upstream-model`).
     public var upstreamModel: String
@@ -59,7 +64,16 @@ public struct UpstreamCompletion: Sendable {
     public var adapted: [String]
 
     public init(body: [UInt8], usage: Usage?, upstreamModel: String, adapted: [String] = []) {
-        self.body = body
+        self.text = body
+        self.object = nil
+        self.usage = usage
+        self.upstreamModel = upstreamModel
+        self.adapted = adapted
+    }
+
+    public init(object: RawJSONObject, usage: Usage?, upstreamModel: String, adapted: [String] = []) {
+        self.text = []
+        self.object = object
         self.usage = usage
         self.upstreamModel = upstreamModel
         self.adapted = adapted

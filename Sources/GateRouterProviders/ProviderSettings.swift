@@ -11,10 +11,17 @@ public enum ProviderKind: String, Sendable, Codable {
 /// How to reach one provider: its dialect, base URL and key.
 public struct ProviderSettings: Sendable, Equatable {
     public var id: String
-    public var kind: ProviderKind
+    public var kind: ProviderKind {
+        didSet { plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL) }
+    }
     /// Follows the provider SDK's convention: OpenAI-compatible bases include the version path
     /// (`https://api.openai.com/v1`); Anthropic's and Gemini's do not.
-    public var baseURL: String
+    public var baseURL: String {
+        didSet { plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL) }
+    }
+    /// ``chatCompletionsURL`` split into host, port and path when it is plain HTTP (an upstream the event-loop pool
+    /// can reach); nil for TLS. Parsed once here rather than on every request.
+    public private(set) var plainHTTPChatCompletionsURL: PlainHTTPURL?
     public var apiKey: String?
     /// The environment variable that holds the key, named in errors when it is missing.
     public var keyVariable: String?
@@ -28,6 +35,7 @@ public struct ProviderSettings: Sendable, Equatable {
         self.apiKey = apiKey
         self.keyVariable = keyVariable
         self.requiresKey = requiresKey
+        self.plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL)
     }
 
     /// Whether requests can be sent to this provider.

@@ -23,15 +23,21 @@ public enum APIKeyHasher {
 
     /// The stored form of a key: the hex SHA-256 digest.
     public static func hash(_ key: String) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in SHA256.hash(data: Data(key.utf8)) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+        // Runs on every request: hash the string's own UTF-8 bytes (no `Data` copy) and write the hex in place.
+        var key = key
+        let digest = key.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return String(unsafeUninitializedCapacity: SHA256.byteCount * 2) { out in
+            var index = 0
+            for byte in digest {
+                out[index] = hexDigits[Int(byte >> 4)]
+                out[index + 1] = hexDigits[Int(byte & 0x0F)]
+                index += 2
+            }
+            return index
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The first characters of a key, safe to show in lists and logs.
     public static func displayPrefix(_ key: String) -> String {
@@ -40,11 +46,9 @@ public enum APIKeyHasher {
 
     /// Compares two digests without an early exit, so timing does not reveal how much matched.
     public static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8)
-        let b = Array(rhs.utf8)
-        guard a.count == b.count else { return false }
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
         var difference: UInt8 = 0
-        for index in 0..<a.count { difference |= a[index] ^ b[index] }
+        for (a, b) in zip(lhs.utf8, rhs.utf8) { difference |= a ^ b }
         return difference == 0
     }
 }

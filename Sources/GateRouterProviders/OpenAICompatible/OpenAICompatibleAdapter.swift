@@ -59,14 +59,14 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         if let raw = object[raw: "usage"], !object.isNullOrAbsent("usage") {
             usage = Usage(json: raw)
         }
-        return UpstreamCompletion(body: object.serialized(), usage: usage, upstreamModel: upstreamModel, adapted: adapted)
+        return UpstreamCompletion(object: object, usage: usage, upstreamModel: upstreamModel, adapted: adapted)
     }
 
     /// A request to a plain-HTTP upstream, ready for ``LoopLocalHTTPPool``: nil when the provider's URL is not plain
     /// HTTP. Throws what strict parameters refuse.
     public static func plainHTTPExchange(for call: UpstreamCall, streaming: Bool = false) throws(GatewayError) -> PlainHTTPExchange? {
         let settings = call.target.provider
-        guard let url = PlainHTTPURL(settings.chatCompletionsURL) else { return nil }
+        guard let url = settings.plainHTTPChatCompletionsURL else { return nil }
         let (body, adapted) = upstreamBody(for: call, streaming: streaming)
         try call.enforceStrictParams(adapted)
         var headers = HTTPHeaders()

@@ -122,17 +122,14 @@ struct ChatCompletionsController: Sendable {
                     routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
                 )
                 headers[.contentType] = "application/json"
-                var responseBody = completion.body
+                let responseBody = Self.responseBody(completion, target: target)
                 let failed = failures
                 session.update {
                     $0.usage = completion.usage
                     $0.upstreamModel = completion.upstreamModel
                     $0.firstToken = .now
                     $0.attempts = Self.attempts(failed, winner: target)
-                    if completion.usage == nil { $0.generatedCharacters = TokenEstimate.generatedCharacters(in: completion.body) }
-                }
-                if let usage = completion.usage {
-                    responseBody = Self.addingCost(Meter.cost(of: usage, target: target), toUsageIn: responseBody)
+                    if completion.usage == nil { $0.generatedCharacters = TokenEstimate.generatedCharacters(in: responseBody) }
                 }
                 await session.finish(status: 200)
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: responseBody)))
@@ -409,14 +406,27 @@ struct ChatCompletionsController: Sendable {
     /// Adds `"cost"` (USD, as OpenRouter reports it) to the `usage` object of a completion or chunk; the bytes are
     /// returned unchanged when there is no usage object.
     static func addingCost(_ cost: Picodollars, toUsageIn json: [UInt8]) -> [UInt8] {
-        guard var object = try? RawJSONObject(parsing: json), !object.isNullOrAbsent("usage"), let usage = object[raw: "usage"],
-              usage.last == UInt8(ascii: "}")
-        else { return json }
+        guard var object = try? RawJSONObject(parsing: json), addCost(cost, toUsageIn: &object) else { return json }
+        return object.serialized()
+    }
+
+    /// Adds `"cost"` (USD) inside the object's `usage`; false when there is no `usage` object to patch.
+    static func addCost(_ cost: Picodollars, toUsageIn object: inout RawJSONObject) -> Bool {
+        guard !object.isNullOrAbsent("usage"), let usage = object[raw: "usage"], usage.last == UInt8(ascii: "}") else { return false }
         var patched = Array(usage.dropLast())
         while let last = patched.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\n") { patched.removeLast() }
         if patched.last != UInt8(ascii: "{") { patched.append(UInt8(ascii: ",")) }
         patched += Array("\"cost\":\(cost.usd)}".utf8)
         object.set("usage", raw: patched)
+        return true
+    }
+
+    /// A whole answer's body as the client gets it: with `usage.cost` when the upstream reported usage.
+    static func responseBody(_ completion: UpstreamCompletion, target: UpstreamTarget) -> [UInt8] {
+        guard let usage = completion.usage else { return completion.body }
+        let cost = Meter.cost(of: usage, target: target)
+        guard var object = completion.object else { return addingCost(cost, toUsageIn: completion.body) }
+        _ = addCost(cost, toUsageIn: &object)
         return object.serialized()
     }
 

@@ -86,11 +86,11 @@ final class FastChatCompletions: Sendable {
               let (plan, account) = try? ChatCompletionsController.plan(
                   chat, body: json, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts
               ),
-              plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && PlainHTTPURL($0.provider.chatCompletionsURL) != nil })
+              plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && $0.provider.plainHTTPChatCompletionsURL != nil })
         else { return nil }
         let request = Request(
-            id: RequestID.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, strictParams: account.strictParams,
-            report: RequestReport(), loop: loop,
+            id: RequestID.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, routeSummary: plan.decision?.summary,
+            strictParams: account.strictParams, report: RequestReport(), loop: loop,
             client: RequestLogMiddleware.clientAddress(
                 forwardedFor: head.headerFields[.xForwardedFor], peer: peer, trustForwardedHeaders: trustForwardedHeaders
             )
@@ -121,7 +121,7 @@ final class FastChatCompletions: Sendable {
             return (session, .failure(error))
         }
         let plan = request.plan
-        let routeSummary = plan.decision?.summary
+        let routeSummary = request.routeSummary
         request.report.update {
             $0.route = routeSummary
             $0.tier = plan.tier?.rawValue
@@ -171,7 +171,7 @@ final class FastChatCompletions: Sendable {
         case .success(let headers): rateLimitHeaders = headers
         case .failure(let error): return finish(request, session: session, failure: error)
         }
-        let routeSummary = request.plan.decision?.summary
+        let routeSummary = request.routeSummary
         return attempt(0, of: request, session: session, failures: [], lastError: nil).flatMap { outcome in
             switch outcome {
             case .answered(let target, let completion, let failures):
@@ -194,6 +194,8 @@ final class FastChatCompletions: Sendable {
         var chat: ChatCompletionRequest
         var body: RawJSONObject
         var plan: RoutePlan
+        /// `plan.decision?.summary`, formatted once: the route header, the ledger and the log line all carry it.
+        var routeSummary: String?
         var strictParams: Bool
         var report: RequestReport
         var loop: any EventLoop
@@ -302,16 +304,13 @@ final class FastChatCompletions: Sendable {
             routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
         )
         headers[.contentType] = "application/json"
-        var body = completion.body
+        let body = ChatCompletionsController.responseBody(completion, target: target)
         session.update {
             $0.usage = completion.usage
             $0.upstreamModel = completion.upstreamModel
             $0.firstToken = .now
             $0.attempts = ChatCompletionsController.attempts(failures, winner: target)
-            if completion.usage == nil { $0.generatedCharacters = TokenEstimate.generatedCharacters(in: completion.body) }
-        }
-        if let usage = completion.usage {
-            body = ChatCompletionsController.addingCost(Meter.cost(of: usage, target: target), toUsageIn: body)
+            if completion.usage == nil { $0.generatedCharacters = TokenEstimate.generatedCharacters(in: body) }
         }
         return respond(request, session: session, status: 200, error: nil, headers: headers, body: body)
     }

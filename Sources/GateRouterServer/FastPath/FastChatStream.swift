@@ -334,7 +334,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         headSent = true
         var headers = ChatCompletionsController.gatewayHeaders(
             target: target, plan: request.plan, attempts: failures.count + 1, upstreamModel: target.upstreamModel, adapted: attempt?.adapted ?? [],
-            routeSummary: request.plan.decision?.summary, rateLimitHeaders: rateLimitHeaders
+            routeSummary: request.routeSummary, rateLimitHeaders: rateLimitHeaders
         )
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-cache"

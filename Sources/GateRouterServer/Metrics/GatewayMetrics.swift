@@ -22,8 +22,8 @@ public final class GatewayMetrics: Sendable {
         var provider: String
         var status: Int
     }
-    /// The registry looks metrics up by name and labels under its lock on every call; a request's pair is found here
-    /// by one hash instead.
+    /// The registry looks metrics up by name and labels under its lock on every call; a request's metrics are found
+    /// here by one hash instead (here and in the caches below).
     private let requestMetrics = Mutex<[RequestLabels: (Counter, DurationHistogram)]>([:])
 
     public init() {
@@ -59,25 +59,68 @@ public final class GatewayMetrics: Sendable {
         histogram.record(duration)
     }
 
+    private struct ModelLabels: Hashable {
+        var model: String
+        var provider: String
+    }
+    private struct TokenCounters {
+        var prompt: Counter
+        var completion: Counter
+    }
+    private struct ErrorLabels: Hashable {
+        var model: String
+        var provider: String
+        var status: Int
+    }
+    private let firstTokenHistograms = Mutex<[ModelLabels: DurationHistogram]>([:])
+    private let tokenCounters = Mutex<[ModelLabels: TokenCounters]>([:])
+    private let upstreamErrorCounters = Mutex<[ErrorLabels: Counter]>([:])
+
     func recordTimeToFirstToken(model: String, provider: String, duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: .init(namespace: "gaterouter", metricName: "time_to_first_token", unitName: "seconds", helpText: "Time from request to the first streamed chunk."),
-            labels: [("model", model), ("provider", provider)],
-            buckets: Self.durationBuckets
-        ).record(duration)
+        let histogram = firstTokenHistograms.withLock { cache in
+            let key = ModelLabels(model: model, provider: provider)
+            if let found = cache[key] { return found }
+            let made = registry.makeDurationHistogram(
+                descriptor: .init(namespace: "gaterouter", metricName: "time_to_first_token", unitName: "seconds", helpText: "Time from request to the first streamed chunk."),
+                labels: [("model", model), ("provider", provider)],
+                buckets: Self.durationBuckets
+            )
+            cache[key] = made
+            return made
+        }
+        histogram.record(duration)
     }
 
     func recordTokens(model: String, provider: String, prompt: Int, completion: Int) {
-        let descriptor = MetricNameDescriptor(namespace: "gaterouter", metricName: "tokens", unitName: "total", helpText: "Tokens metered, by kind.")
-        registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "prompt")]).increment(by: Int64(prompt))
-        registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "completion")]).increment(by: Int64(completion))
+        let counters = tokenCounters.withLock { cache in
+            let key = ModelLabels(model: model, provider: provider)
+            if let found = cache[key] { return found }
+            let descriptor = MetricNameDescriptor(namespace: "gaterouter", metricName: "tokens", unitName: "total", helpText: "Tokens metered, by kind.")
+            let made = TokenCounters(
+                prompt: registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "prompt")]),
+                completion: registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "completion")])
+            )
+            cache[key] = made
+            return made
+        }
+        counters.prompt.increment(by: Int64(prompt))
+        counters.completion.increment(by: Int64(completion))
     }
 
     func recordUpstreamError(model: String, provider: String, status: Int) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "gaterouter", metricName: "upstream_errors", unitName: "total", helpText: "Upstream failures, by model, provider and the status sent to the client."),
-            labels: [("model", model), ("provider", provider), ("status", String(status))]
-        ).increment()
+        let counter = upstreamErrorCounters.withLock { cache in
+            let key = ErrorLabels(model: model, provider: provider, status: status)
+            if let found = cache[key] { return found }
+            let made = registry.makeCounter(
+                descriptor: .init(
+                    namespace: "gaterouter", metricName: "upstream_errors", unitName: "total", helpText: "Upstream failures, by model, provider and the status sent to the client."
+                ),
+                labels: [("model", model), ("provider", provider), ("status", String(status))]
+            )
+            cache[key] = made
+            return made
+        }
+        counter.increment()
     }
 
     /// The exposition text for `GET /metrics`.

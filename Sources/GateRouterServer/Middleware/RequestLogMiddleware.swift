@@ -60,12 +60,12 @@ struct RequestLogMiddleware: RouterMiddleware {
         if path.hasPrefix("/openai/") {
             metrics.recordRequest(route: route, model: fields.model ?? "none", provider: fields.provider ?? "none", status: status, duration: duration)
         }
-        var metadata: Logger.Metadata = [
-            "gr.method": .string(method),
-            "gr.route": .string(route),
-            "gr.status": .stringConvertible(status),
-            "gr.duration_ms": .stringConvertible(Int(duration / .milliseconds(1))),
-        ]
+        // Sized for every field up front: growing a dictionary rehashes what it holds.
+        var metadata = Logger.Metadata(minimumCapacity: 20)
+        metadata["gr.method"] = .string(method)
+        metadata["gr.route"] = .string(route)
+        metadata["gr.status"] = .stringConvertible(status)
+        metadata["gr.duration_ms"] = .stringConvertible(Int(duration / .milliseconds(1)))
         if let client { metadata["gr.client"] = .string(client) }
         if let value = fields.keyID { metadata["gr.key.id"] = .string(value) }
         if let value = fields.model { metadata["gr.model"] = .string(value) }

@@ -41,11 +41,10 @@ public struct RawJSONObject: Sendable, Equatable {
 
     /// The value of `key` when it is `true` or `false`.
     public func bool(_ key: String) -> Bool? {
-        switch self[raw: key] {
-        case Array("true".utf8): true
-        case Array("false".utf8): false
-        default: nil
-        }
+        guard let raw = self[raw: key] else { return nil }
+        if raw.elementsEqual("true".utf8) { return true }
+        if raw.elementsEqual("false".utf8) { return false }
+        return nil
     }
 
     /// Whether `key` is absent or `null`.
