@@ -80,6 +80,49 @@ import Testing
         return try await pool.post(host: "127.0.0.1", port: port, path: path, headers: headers, body: ByteBuffer(string: body), timeout: timeout, maxResponseBytes: limit)
     }
 
+    /// Receives a streamed answer and keeps its exchange, as a gateway stream does (to pause or cancel it).
+    final class HoldingReceiver: StreamReceiver, @unchecked Sendable {
+        // Unchecked: touched on the exchange's event loop only, and read by the test after the exchange ended.
+        var exchange: Exchange?
+        var bytes = 0
+        func received(head: HTTPResponseHead) {}
+        func received(body: ByteBuffer) { bytes += body.readableBytes }
+        func receivedAllAvailable() {}
+    }
+
+    /// Streams `path` to a receiver that holds its exchange; returns what arrived and a weak reference to the receiver.
+    static func streamToHoldingReceiver(_ pool: LoopLocalHTTPPool, port: Int, path: String) async throws -> (Int?, Int, () -> HoldingReceiver?) {
+        let receiver = HoldingReceiver()
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let answer = try? await loop.flatSubmit {
+            pool.post(
+                on: loop, host: "127.0.0.1", port: port, path: path, headers: HTTPHeaders(), body: ByteBuffer(string: "{}"), timeout: .seconds(5),
+                maxResponseBytes: 1 << 20, receiver: receiver
+            ) { exchange in receiver.exchange = exchange }
+        }.get()
+        let bytes = try await loop.submit { receiver.bytes }.get()
+        weak var weakReceiver = receiver
+        return (answer?.status, bytes, { weakReceiver })
+    }
+
+    @Test func aFinishedExchangeLetsGoOfItsReceiver() async throws {
+        try await Self.withServer { port, _ in
+            let pool = LoopLocalHTTPPool(group: MultiThreadedEventLoopGroup.singleton)
+            // A streamed 2xx, an error status, and a refused connection: each ends the exchange its own way.
+            let streamed = try await Self.streamToHoldingReceiver(pool, port: port, path: "/big")
+            #expect(streamed.0 == 200 && streamed.1 == 4096)
+            let refused = try await Self.streamToHoldingReceiver(pool, port: port, path: "/status")
+            #expect(refused.0 == 429)
+            let unreachable = try await Self.streamToHoldingReceiver(pool, port: 1, path: "/big")
+            #expect(unreachable.0 == nil)
+            for (name, released) in [("streamed", streamed.2), ("error status", refused.2), ("unreachable", unreachable.2)] {
+                let deadline = ContinuousClock.now + .seconds(2)
+                while released() != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(released() == nil, "the \(name) exchange still holds its receiver")
+            }
+        }
+    }
+
     @Test func sequentialExchangesShareOneConnectionAndConcurrentOnesEachGetTheirOwn() async throws {
         try await Self.withServer { port, connections in
             let pool = LoopLocalHTTPPool(group: MultiThreadedEventLoopGroup.singleton)

@@ -216,7 +216,9 @@ public final class Exchange: @unchecked Sendable {
     var reused = false
     var answerStarted = false
     private(set) var isFinished = false
-    let receiver: (any StreamReceiver)?
+    /// Released when the exchange finishes: a receiver usually holds its exchange (to pause or cancel it), and the
+    /// pair would otherwise keep each other alive after the answer.
+    private(set) var receiver: (any StreamReceiver)?
     /// A 2xx answer whose body goes to `receiver`.
     var streaming = false
 
@@ -235,6 +237,7 @@ public final class Exchange: @unchecked Sendable {
     func succeed(_ answer: LoopLocalHTTPPool.Answer) {
         guard !isFinished else { return }
         isFinished = true
+        receiver = nil
         promise.succeed(answer)
     }
 
@@ -242,6 +245,7 @@ public final class Exchange: @unchecked Sendable {
     public func fail(_ error: LoopLocalHTTPPool.ExchangeError) {
         guard !isFinished else { return }
         isFinished = true
+        receiver = nil
         if let connection, connection.handler.current === self {
             connection.handler.current = nil
             connection.handler.keepAlive = false

@@ -5,6 +5,7 @@ import GateRouterWire
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import Prometheus
 
 /// Where a fast-path stream writes: the client connection's handler, on the same event loop.
 protocol FastStreamOutput: AnyObject {
@@ -71,6 +72,11 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         self.session = session
         self.rateLimitHeaders = rateLimitHeaders
         self.output = output
+        engine.metrics.fastPathStreams.increment()
+    }
+
+    deinit {
+        engine.metrics.fastPathStreams.decrement()
     }
 
     private var loop: any EventLoop { request.loop }
@@ -387,6 +393,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             output?.writeBody(error.streamFrame)
         }
         record(status: 200, error: error.map { $0.code ?? $0.type }, cancelled: false, failure: error)
+        attempt = nil
         output?.endResponse()
     }
 

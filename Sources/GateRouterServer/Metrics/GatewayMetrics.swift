@@ -16,6 +16,9 @@ public final class GatewayMetrics: Sendable {
 
     /// Requests answered on the event loop by ``FastChatCompletions``.
     let fastPathRequests: Counter
+    /// Fast-path streams whose state is in memory: raised when a ``FastChatStream`` is made, lowered when it is
+    /// freed. At rest it falls back to zero; a value that stays up is a leak.
+    let fastPathStreams: Gauge
     private struct RequestLabels: Hashable {
         var route: String
         var model: String
@@ -30,7 +33,13 @@ public final class GatewayMetrics: Sendable {
         fastPathRequests = registry.makeCounter(
             descriptor: .init(
                 namespace: "gaterouter", metricName: "fast_path_requests", unitName: "total",
-                helpText: "Non-streaming chat completions answered on the event loop without the router (see FastChatCompletions)."
+                helpText: "Chat completions answered on the event loop without the router (see FastChatCompletions)."
+            )
+        )
+        fastPathStreams = registry.makeGauge(
+            descriptor: .init(
+                namespace: "gaterouter", metricName: "fast_path_streams",
+                helpText: "Streamed chat completions held in memory by the event-loop fast path: open ones, and ended ones not yet freed."
             )
         )
     }
