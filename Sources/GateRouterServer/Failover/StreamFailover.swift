@@ -167,14 +167,18 @@ struct StreamFailover: Sendable {
         health.recordSuccess(model: winner.attempt.target.modelID, provider: winner.attempt.target.provider.id, timeToFirstToken: .now - winner.started)
     }
 
-    /// When to start a hedge: the primary's start plus its model's recent p95 time to first token, if hedging is on,
-    /// has not happened yet, and another candidate exists.
+    /// When to start a hedge: the primary's start plus its model's recent p95 time to first token (at least
+    /// ``minimumHedgeDelay``), if hedging is on, has not happened yet, and another candidate exists.
     private func hedgeTime(_ state: State) -> ContinuousClock.Instant? {
         guard let hedging, hedging.percent > 0, !state.hedged, state.live.count == 1, state.nextIndex < plan.attempts.count,
               let primary = state.live.first, let p95 = health.timeToFirstTokenP95(model: primary.attempt.target.modelID)
         else { return nil }
-        return primary.started + p95
+        return primary.started + max(p95, Self.minimumHedgeDelay)
     }
+
+    /// A model whose first tokens come within a few milliseconds (a local server) has a p95 that scheduling jitter
+    /// alone exceeds: a hedge that early races noise, not a slow provider, and spends the account's budget on it.
+    static let minimumHedgeDelay = Duration.milliseconds(100)
 
     /// Waits for the first item from any live attempt until `until`; returns every item that arrived (an empty list
     /// means the time ran out). Items that raced in together are all returned, so none is lost.

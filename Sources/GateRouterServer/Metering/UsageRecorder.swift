@@ -12,7 +12,7 @@ import Synchronization
 ///   batch that was written but reported as failed is not billed twice.
 /// - On graceful shutdown it runs after the HTTP server has drained its requests (services stop in reverse order),
 ///   writes everything still queued, then returns. A hard kill loses at most what is queued and not yet written:
-///   the records of the last batch interval (tens of milliseconds under load).
+///   the records of the last batch interval (the 10 ms linger plus one write).
 public final class UsageRecorder: Service, Sendable {
     private struct State {
         var queue: [LedgerRecord] = []
@@ -26,14 +26,22 @@ public final class UsageRecorder: Service, Sendable {
     private let spend: SpendTracker
     private let capacity: Int
     private let batchSize: Int
+    private let linger: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
-    public init(store: any GatewayStore, spend: SpendTracker, capacity: Int = 10_000, batchSize: Int = 500, logger: Logger) {
+    /// - Parameter linger: the pause after each write, so the records of that interval go in one transaction. Without
+    ///   it every request at low concurrency costs its own transaction and several thread wake-ups (about a third of
+    ///   the gateway's CPU at one connection).
+    public init(
+        store: any GatewayStore, spend: SpendTracker, capacity: Int = 10_000, batchSize: Int = 500, linger: Duration = .milliseconds(10),
+        logger: Logger
+    ) {
         self.store = store
         self.spend = spend
         self.capacity = max(1, capacity)
         self.batchSize = max(1, batchSize)
+        self.linger = linger
         self.logger = logger
     }
 
@@ -96,6 +104,8 @@ public final class UsageRecorder: Service, Sendable {
             await withGracefulShutdownHandler {
                 while let batch = await nextBatch() {
                     await write(batch)
+                    // Cancelled (a forced stop) the sleep returns at once; a graceful shutdown waits one linger at most.
+                    if linger > .zero, !state.withLock({ $0.shuttingDown }) { try? await Task.sleep(for: linger) }
                 }
             } onGracefulShutdown: {
                 self.beginShutdown()
