@@ -1,38 +1,53 @@
 """Measurements wrk cannot make, for scripts/bench.sh: streaming time to first byte at concurrency 1, and many
 concurrent streams held open (stalls, errors, the server's peak RSS). Standard library only; loopback only.
 
-    probe.py ttfb URL BODY_FILE [API_KEY] [N]      -> {"ttfb_p50_us", "ttfb_p99_us", "total_p50_us", "total_p99_us"}
+    probe.py ttfb URL BODY_FILE [API_KEY] [N]      -> {"ttfb_p50_us", "ttfb_p99_us", "first_content_p50_us",
+                                                       "first_content_p99_us", "total_p50_us", "total_p99_us",
+                                                       "reused": {the same keys}}
+
+Time to first byte counts from the request's start (its connection's, for a new connection) to the answer's first
+byte; first content, to the first non-empty `"content"` delta. The top-level figures open a new connection per
+stream; `reused` sends every stream over one keep-alive connection, as SDK clients do.
     probe.py hold URL BODY_FILE API_KEY COUNT PID  -> {"streams", "completed", "errors", "stalls", "peak_rss_mb"}
 """
 import asyncio
 import json
+import re
 import sys
 import time
 from urllib.parse import urlparse
 
 
-def request_bytes(url, body, key):
+def request_bytes(url, body, key, close=True):
     parsed = urlparse(url)
     headers = [
         f"POST {parsed.path} HTTP/1.1",
         f"Host: {parsed.hostname}:{parsed.port}",
         "Content-Type: application/json",
         f"Content-Length: {len(body)}",
-        "Connection: close",
     ]
+    if close:
+        headers.append("Connection: close")
     if key:
         headers.append(f"Authorization: Bearer {key}")
     return ("\r\n".join(headers) + "\r\n\r\n").encode() + body
 
 
-async def one_stream(url, payload, stall_seconds=10):
-    """Sends one request and reads the answer to the end; returns (ttfb, total, ok, stalled) in seconds."""
+CONTENT = re.compile(rb'"content":"[^"]')
+
+
+async def one_stream(url, payload, stall_seconds=10, connection=None):
+    """Sends one request and reads the answer to its end (the connection's close, or the last chunk on a reused
+    `connection`); returns (ttfb, first content, total, ok, stalled) in seconds."""
     parsed = urlparse(url)
     start = time.perf_counter()
-    reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port)
+    if connection is None:
+        reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port)
+    else:
+        reader, writer = connection
     writer.write(payload)
     await writer.drain()
-    first = None
+    first = content = None
     data = b""
     stalled = False
     while True:
@@ -46,10 +61,15 @@ async def one_stream(url, payload, stall_seconds=10):
         if first is None:
             first = time.perf_counter()
         data += chunk
-    writer.close()
+        if content is None and CONTENT.search(data):
+            content = time.perf_counter()
+        if connection is not None and data.endswith(b"0\r\n\r\n"):
+            break
+    if connection is None:
+        writer.close()
     end = time.perf_counter()
     ok = data.startswith(b"HTTP/1.1 200") and b"[DONE]" in data
-    return (first or end) - start, end - start, ok, stalled
+    return (first or end) - start, (content or end) - start, end - start, ok, stalled
 
 
 def percentile(values, p):
@@ -58,20 +78,31 @@ def percentile(values, p):
 
 
 async def ttfb(url, body_file, key, count):
-    payload = request_bytes(url, open(body_file, "rb").read(), key)
-    for _ in range(20):
-        await one_stream(url, payload)
-    first, total = [], []
-    for _ in range(count):
-        a, b, ok, _ = await one_stream(url, payload)
-        if not ok:
-            raise SystemExit(f"stream failed: {url}")
-        first.append(a)
-        total.append(b)
-    return {
-        "ttfb_p50_us": int(percentile(first, 50) * 1e6), "ttfb_p99_us": int(percentile(first, 99) * 1e6),
-        "total_p50_us": int(percentile(total, 50) * 1e6), "total_p99_us": int(percentile(total, 99) * 1e6),
-    }
+    body = open(body_file, "rb").read()
+    parsed = urlparse(url)
+
+    async def measure(payload, connection):
+        for _ in range(20):
+            await one_stream(url, payload, connection=connection)
+        first, content, total = [], [], []
+        for _ in range(count):
+            a, b, c, ok, _ = await one_stream(url, payload, connection=connection)
+            if not ok:
+                raise SystemExit(f"stream failed: {url}")
+            first.append(a)
+            content.append(b)
+            total.append(c)
+        return {
+            "ttfb_p50_us": int(percentile(first, 50) * 1e6), "ttfb_p99_us": int(percentile(first, 99) * 1e6),
+            "first_content_p50_us": int(percentile(content, 50) * 1e6), "first_content_p99_us": int(percentile(content, 99) * 1e6),
+            "total_p50_us": int(percentile(total, 50) * 1e6), "total_p99_us": int(percentile(total, 99) * 1e6),
+        }
+
+    result = await measure(request_bytes(url, body, key), None)
+    connection = await asyncio.open_connection(parsed.hostname, parsed.port)
+    result["reused"] = await measure(request_bytes(url, body, key, close=False), connection)
+    connection[1].close()
+    return result
 
 
 def rss_mb(pid):
@@ -88,10 +119,10 @@ async def hold(url, body_file, key, count, pid):
     while not all(task.done() for task in tasks):
         peak = max(peak, rss_mb(pid))
         await asyncio.sleep(0.05)
-    results = [task.result() if not task.exception() else (0, 0, False, False) for task in tasks]
+    results = [task.result() if not task.exception() else (0, 0, 0, False, False) for task in tasks]
     return {
-        "streams": count, "completed": sum(1 for r in results if r[2]), "errors": sum(1 for r in results if not r[2]),
-        "stalls": sum(1 for r in results if r[3]), "peak_rss_mb": round(peak, 1),
+        "streams": count, "completed": sum(1 for r in results if r[3]), "errors": sum(1 for r in results if not r[3]),
+        "stalls": sum(1 for r in results if r[4]), "peak_rss_mb": round(peak, 1),
     }
 
 

@@ -282,15 +282,19 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
 
     private func win(first: ChatStreamEvent) {
         guard let current = attempt else { return }
+        let now = ContinuousClock.now
         stallTimer?.cancel()
         winner = current.target
-        let target = current.target
-        engine.health.recordSuccess(model: target.modelID, provider: target.provider.id, timeToFirstToken: .now - current.started)
-        engine.metrics.recordTimeToFirstToken(model: ChatCompletionsController.label(target), provider: target.provider.id, duration: .now - request.start)
-        session.update { $0.firstToken = .now }
         sendHead()
         for chunk in current.held { out.writeBytes(passThrough.heldFrame(chunk)) }
         handle(first)
+        // The first content goes out at once, ahead of the rest of its read burst and of the bookkeeping below: time
+        // to first byte is what a streaming client feels.
+        flush()
+        let target = current.target
+        engine.health.recordSuccess(model: target.modelID, provider: target.provider.id, timeToFirstToken: now - current.started)
+        engine.metrics.recordTimeToFirstToken(model: ChatCompletionsController.label(target), provider: target.provider.id, duration: now - request.start)
+        session.update { $0.firstToken = now }
     }
 
     private func flush() {
