@@ -35,7 +35,7 @@ public struct OpenAIChunkTranscoder: ChatStreamTranscoder {
             sawUsage = true
         }
         let choices = chunk[raw: "choices"] ?? []
-        let hasChoices = !(choices.isEmpty || choices == Array("[]".utf8))
+        let hasChoices = !(choices.isEmpty || choices.elementsEqual("[]".utf8))
         if Self.containsFinishReason(choices) { sawFinishReason = true }
         if !forwardUsage {
             chunk.remove("usage")
@@ -59,12 +59,12 @@ public struct OpenAIChunkTranscoder: ChatStreamTranscoder {
 
     /// Whether a `choices` array sets a non-null `finish_reason`, found without decoding the chunk.
     static func containsFinishReason(_ choices: [UInt8]) -> Bool {
-        let needle = Array("\"finish_reason\"".utf8)
+        let needle = finishReasonKey
         var index = 0
         while index + needle.count <= choices.count {
             if choices[index] == needle[0], choices[index..<(index + needle.count)].elementsEqual(needle) {
                 var cursor = index + needle.count
-                while cursor < choices.count, [0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ":")].contains(choices[cursor]) { cursor += 1 }
+                while cursor < choices.count, Self.isSpaceOrColon(choices[cursor]) { cursor += 1 }
                 if cursor < choices.count, choices[cursor] == UInt8(ascii: "\"") { return true }
                 index = cursor
             } else {
@@ -72,5 +72,14 @@ public struct OpenAIChunkTranscoder: ChatStreamTranscoder {
             }
         }
         return false
+    }
+
+    private static let finishReasonKey = Array("\"finish_reason\"".utf8)
+
+    private static func isSpaceOrColon(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ":"): true
+        default: false
+        }
     }
 }

@@ -19,15 +19,34 @@ public final class GatewayMetrics: Sendable {
     /// Fast-path streams whose state is in memory: raised when a ``FastChatStream`` is made, lowered when it is
     /// freed. At rest it falls back to zero; a value that stays up is a leak.
     let fastPathStreams: Gauge
+
     private struct RequestLabels: Hashable {
         var route: String
         var model: String
         var provider: String
         var status: Int
     }
-    /// The registry looks metrics up by name and labels under its lock on every call; a request's metrics are found
-    /// here by one hash instead (here and in the caches below).
-    private let requestMetrics = Mutex<[RequestLabels: (Counter, DurationHistogram)]>([:])
+    private struct ModelLabels: Hashable {
+        var model: String
+        var provider: String
+    }
+    private struct ErrorLabels: Hashable {
+        var model: String
+        var provider: String
+        var status: Int
+    }
+    private struct RequestMetrics {
+        var count: Counter
+        var duration: DurationHistogram
+    }
+    private struct TokenCounters {
+        var prompt: Counter
+        var completion: Counter
+    }
+    private let requestMetrics = LabelledMetrics<RequestLabels, RequestMetrics>()
+    private let firstTokenHistograms = LabelledMetrics<ModelLabels, DurationHistogram>()
+    private let tokenCounters = LabelledMetrics<ModelLabels, TokenCounters>()
+    private let upstreamErrorCounters = LabelledMetrics<ErrorLabels, Counter>()
 
     public init() {
         fastPathRequests = registry.makeCounter(
@@ -46,92 +65,72 @@ public final class GatewayMetrics: Sendable {
 
     /// One finished request to `/openai/v1/...`.
     func recordRequest(route: String, model: String, provider: String, status: Int, duration: Duration) {
-        let key = RequestLabels(route: route, model: model, provider: provider, status: status)
-        let (counter, histogram) = requestMetrics.withLock { cache in
-            if let found = cache[key] { return found }
-            let labels = [("route", route), ("model", model), ("provider", provider), ("status", String(status))]
-            let made = (
-                registry.makeCounter(
+        let metrics = requestMetrics.get(RequestLabels(route: route, model: model, provider: provider, status: status)) { key in
+            let labels = [("route", key.route), ("model", key.model), ("provider", key.provider), ("status", String(key.status))]
+            return RequestMetrics(
+                count: registry.makeCounter(
                     descriptor: .init(namespace: "gaterouter", metricName: "requests", unitName: "total", helpText: "Requests handled, by model, provider and HTTP status."),
                     labels: labels
                 ),
-                registry.makeDurationHistogram(
+                duration: registry.makeDurationHistogram(
                     descriptor: .init(namespace: "gaterouter", metricName: "request_duration", unitName: "seconds", helpText: "Time from request to the end of the response."),
                     labels: labels,
                     buckets: Self.durationBuckets
                 )
             )
-            cache[key] = made
-            return made
         }
-        counter.increment()
-        histogram.record(duration)
+        metrics.count.increment()
+        metrics.duration.record(duration)
     }
-
-    private struct ModelLabels: Hashable {
-        var model: String
-        var provider: String
-    }
-    private struct TokenCounters {
-        var prompt: Counter
-        var completion: Counter
-    }
-    private struct ErrorLabels: Hashable {
-        var model: String
-        var provider: String
-        var status: Int
-    }
-    private let firstTokenHistograms = Mutex<[ModelLabels: DurationHistogram]>([:])
-    private let tokenCounters = Mutex<[ModelLabels: TokenCounters]>([:])
-    private let upstreamErrorCounters = Mutex<[ErrorLabels: Counter]>([:])
 
     func recordTimeToFirstToken(model: String, provider: String, duration: Duration) {
-        let histogram = firstTokenHistograms.withLock { cache in
-            let key = ModelLabels(model: model, provider: provider)
-            if let found = cache[key] { return found }
-            let made = registry.makeDurationHistogram(
+        firstTokenHistograms.get(ModelLabels(model: model, provider: provider)) { key in
+            registry.makeDurationHistogram(
                 descriptor: .init(namespace: "gaterouter", metricName: "time_to_first_token", unitName: "seconds", helpText: "Time from request to the first streamed chunk."),
-                labels: [("model", model), ("provider", provider)],
+                labels: [("model", key.model), ("provider", key.provider)],
                 buckets: Self.durationBuckets
             )
-            cache[key] = made
-            return made
-        }
-        histogram.record(duration)
+        }.record(duration)
     }
 
     func recordTokens(model: String, provider: String, prompt: Int, completion: Int) {
-        let counters = tokenCounters.withLock { cache in
-            let key = ModelLabels(model: model, provider: provider)
-            if let found = cache[key] { return found }
+        let counters = tokenCounters.get(ModelLabels(model: model, provider: provider)) { key in
             let descriptor = MetricNameDescriptor(namespace: "gaterouter", metricName: "tokens", unitName: "total", helpText: "Tokens metered, by kind.")
-            let made = TokenCounters(
-                prompt: registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "prompt")]),
-                completion: registry.makeCounter(descriptor: descriptor, labels: [("model", model), ("provider", provider), ("kind", "completion")])
+            return TokenCounters(
+                prompt: registry.makeCounter(descriptor: descriptor, labels: [("model", key.model), ("provider", key.provider), ("kind", "prompt")]),
+                completion: registry.makeCounter(descriptor: descriptor, labels: [("model", key.model), ("provider", key.provider), ("kind", "completion")])
             )
-            cache[key] = made
-            return made
         }
         counters.prompt.increment(by: Int64(prompt))
         counters.completion.increment(by: Int64(completion))
     }
 
     func recordUpstreamError(model: String, provider: String, status: Int) {
-        let counter = upstreamErrorCounters.withLock { cache in
-            let key = ErrorLabels(model: model, provider: provider, status: status)
-            if let found = cache[key] { return found }
-            let made = registry.makeCounter(
+        upstreamErrorCounters.get(ErrorLabels(model: model, provider: provider, status: status)) { key in
+            registry.makeCounter(
                 descriptor: .init(
                     namespace: "gaterouter", metricName: "upstream_errors", unitName: "total", helpText: "Upstream failures, by model, provider and the status sent to the client."
                 ),
-                labels: [("model", model), ("provider", provider), ("status", String(status))]
+                labels: [("model", key.model), ("provider", key.provider), ("status", String(key.status))]
             )
-            cache[key] = made
-            return made
-        }
-        counter.increment()
+        }.increment()
     }
 
     /// The exposition text for `GET /metrics`.
     public func render() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// The metrics of each label set, made on first use. The registry looks a metric up by name and labels under its lock
+/// on every call; a request's metrics are found here by one hash instead.
+private final class LabelledMetrics<Labels: Hashable & Sendable, Metrics: Sendable>: Sendable {
+    private let made = Mutex<[Labels: Metrics]>([:])
+
+    func get(_ labels: Labels, make: (Labels) -> Metrics) -> Metrics {
+        made.withLock { made in
+            if let found = made[labels] { return found }
+            let metrics = make(labels)
+            made[labels] = metrics
+            return metrics
+        }
+    }
 }
