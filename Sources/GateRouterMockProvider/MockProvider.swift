@@ -11,7 +11,7 @@ import Foundation
 /// Besides the server-wide ``Options``, one request can steer its own answer through a `mock` object in its body
 /// (the gateway passes unknown fields through, so this also exercises passthrough):
 /// `{"mock": {"status": 429, "reply": "hi", "latency_ms": 50, "token_delay_ms": 5, "error_after": 2, "cut_after": 2,
-/// "no_usage": true}}`.
+/// "silence_after": 1, "silence_ms": 4000, "no_usage": true}}`.
 public final class MockProvider: Sendable {
     public struct Options: Sendable {
         /// Delay before the response head.
@@ -155,6 +155,10 @@ public final class MockProvider: Sendable {
         var tokenDelayMS: Int?
         var errorAfter: Int?
         var cutAfter: Int?
+        /// Goes silent for `silenceMS` before token `silenceAfter`, keeping the connection open (an upstream that
+        /// stalls mid-answer).
+        var silenceAfter: Int?
+        var silenceMS: Int?
         var noUsage: Bool?
         enum CodingKeys: String, CodingKey {
             case status, reply
@@ -162,6 +166,8 @@ public final class MockProvider: Sendable {
             case tokenDelayMS = "token_delay_ms"
             case errorAfter = "error_after"
             case cutAfter = "cut_after"
+            case silenceAfter = "silence_after"
+            case silenceMS = "silence_ms"
             case noUsage = "no_usage"
         }
     }
@@ -292,9 +298,13 @@ public final class MockProvider: Sendable {
                         try await writer.finish(nil)
                         return
                     }
-                    if tokenDelay > .zero {
+                    var pause = tokenDelay
+                    if let silenceAfter = directives?.silenceAfter, index == silenceAfter, let silence = directives?.silenceMS {
+                        pause += .milliseconds(silence)
+                    }
+                    if pause > .zero {
                         do {
-                            try await Task.sleep(for: tokenDelay)
+                            try await Task.sleep(for: pause)
                         } catch {
                             self.abandoned.withLock { $0 += 1 }
                             throw error

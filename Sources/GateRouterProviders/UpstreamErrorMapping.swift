@@ -56,7 +56,10 @@ public enum UpstreamErrorMapping {
             }
         }
         if let error = error as? LoopLocalHTTPPool.ExchangeError {
-            return error == .timedOut || error == .cancelled ? .upstreamTimeout(provider: provider) : .upstreamUnavailable(provider: provider)
+            switch error {
+            case .timedOut, .idleTimeout, .cancelled: return .upstreamTimeout(provider: provider)
+            case .connectFailed, .connectionClosed, .responseTooLarge: return .upstreamUnavailable(provider: provider)
+            }
         }
         if error is CancellationError { return .upstreamTimeout(provider: provider) }
         return .upstreamUnavailable(provider: provider)

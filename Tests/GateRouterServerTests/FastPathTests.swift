@@ -132,6 +132,39 @@ import Testing
         }
     }
 
+    /// `upstream.idle_timeout_seconds` holds on both paths: a stream whose upstream goes silent after content ends with
+    /// an in-band timeout, and a whole answer that never comes is a 504, long before the upstream would have answered.
+    @Test(arguments: [true, false]) func anUpstreamThatGoesSilentIsCutAtTheIdleTimeout(fast: Bool) async throws {
+        var environment = ["DEEPSEEK_API_KEY": "upstream-key", "DEEPSEEK_BASE_URL": "$MOCK/v1"]
+        if !fast { environment["GATEROUTER_FAST_PATH"] = "0" }
+        try await withGateway(environment: environment, configYAML: "upstream:\n  idle_timeout_seconds: 1\n") { gateway in
+            let clock = ContinuousClock()
+            var streamReply: GatewayHarness.Reply?
+            let streamed = try await clock.measure {
+                // The first token comes at once, the next only after 4 s of silence.
+                streamReply = try await gateway.chat(
+                    #"{"model":"deepseek/deepseek-v3.2","stream":true,"messages":[{"role":"user","content":"x"}],"mock":{"reply":"one two three","silence_after":1,"silence_ms":4000}}"#
+                )
+            }
+            let stream = try #require(streamReply)
+            #expect(stream.status == 200)
+            #expect(stream.events.contains { $0.contains("one") }, "the content before the silence arrived")
+            #expect(stream.events.last != "[DONE]")
+            #expect((stream.events.last?.jsonObject?["error"] as? [String: Any])?["code"] as? String == "upstream_timeout")
+            #expect(streamed < .milliseconds(3500), "cut after \(streamed), not at the next token 4 s later")
+
+            var wholeReply: GatewayHarness.Reply?
+            let waited = try await clock.measure {
+                wholeReply = try await gateway.chat(#"{"model":"deepseek/deepseek-v3.2","messages":[{"role":"user","content":"x"}],"mock":{"latency_ms":10000}}"#)
+            }
+            let whole = try #require(wholeReply)
+            #expect(whole.status == 504)
+            #expect(whole.error?["code"] as? String == "upstream_timeout")
+            #expect(waited < .seconds(7), "every attempt was cut at 1 s, none waited for the 10 s answer (\(waited))")
+            #expect(try await Self.fastPathCount(gateway) == (fast ? 2 : 0))
+        }
+    }
+
     @Test func pipelinedRequestsOnOneConnectionAreAnsweredInOrderWhoeverAnswersThem() async throws {
         try await withGateway { gateway in
             let port = try #require(URL(string: gateway.root)?.port)

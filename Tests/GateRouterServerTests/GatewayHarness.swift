@@ -108,7 +108,8 @@ func withGateway(
             let apiKey = try #require(state.firstStartKey)
 
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-            let app = buildApplication(configuration: configuration, state: state, httpClient: client, logger: logger) { port in
+            // The gateway makes its own upstream client, so its timeouts are the configuration's (as in `serve`).
+            let app = buildApplication(configuration: configuration, state: state, logger: logger) { port in
                 portContinuation.yield(port)
             }
             group.addTask { try await app.run() }

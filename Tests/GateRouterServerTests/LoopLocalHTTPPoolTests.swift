@@ -30,7 +30,7 @@ import Testing
     }
 
     /// Routes: `/echo` returns the body with the request's `x-tag`, `/close` answers then closes, `/slow` waits 2 s,
-    /// `/big` returns 4 KB.
+    /// `/big` returns 4 KB, `/drip` sends eight parts 150 ms apart, `/status` answers 429.
     static func withServer(idleTimeout: TimeAmount? = nil, _ body: @Sendable (Int, Connections) async throws -> Void) async throws {
         let connections = Connections()
         let router = Router(context: PeerContext.self)
@@ -52,6 +52,16 @@ import Testing
         router.post("/big") { request, _ -> Response in
             _ = try await request.body.collect(upTo: 1 << 20)
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "x"), count: 4096)))
+        }
+        router.post("/drip") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            return Response(status: .ok, body: ResponseBody { writer in
+                for part in 0..<8 {
+                    try await writer.write(ByteBuffer(string: "part \(part);"))
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+                try await writer.finish(nil)
+            })
         }
         router.post("/status") { request, _ -> Response in
             _ = try await request.body.collect(upTo: 1 << 20)
@@ -101,7 +111,7 @@ import Testing
             ) { exchange in receiver.exchange = exchange }
         }.get()
         let bytes = try await loop.submit { receiver.bytes }.get()
-        weak var weakReceiver = receiver
+        weak let weakReceiver = receiver
         return (answer?.status, bytes, { weakReceiver })
     }
 
@@ -120,6 +130,28 @@ import Testing
                 while released() != nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
                 #expect(released() == nil, "the \(name) exchange still holds its receiver")
             }
+        }
+    }
+
+    /// `upstream.idle_timeout_seconds`: an upstream silent for longer fails at once, one that keeps sending within it
+    /// may take as long as it needs.
+    @Test func anUpstreamSilentLongerThanTheIdleTimeoutFailsAndOneThatKeepsSendingDoesNot() async throws {
+        try await Self.withServer { port, _ in
+            let pool = LoopLocalHTTPPool(group: MultiThreadedEventLoopGroup.singleton, configuration: .init(idleReadTimeout: .milliseconds(800)))
+            let clock = ContinuousClock()
+            var failure: (any Error)?
+            let silent = await clock.measure {
+                do { _ = try await Self.post(pool, port: port, path: "/slow") } catch { failure = error }
+            }
+            #expect(failure as? LoopLocalHTTPPool.ExchangeError == .idleTimeout)
+            #expect(silent < .milliseconds(1800), "failed after \(silent), not at the 2 s answer")
+            var answer: LoopLocalHTTPPool.Answer?
+            let dripping = try await clock.measure { answer = try await Self.post(pool, port: port, path: "/drip") }
+            #expect(answer?.status == 200)
+            #expect(answer.map { String(buffer: $0.body) } == (0..<8).map { "part \($0);" }.joined())
+            #expect(dripping > .milliseconds(1000), "the answer took longer than the idle timeout in all")
+            // The pool still serves after a timeout.
+            #expect(try await Self.post(pool, port: port, path: "/echo", body: "again").status == 200)
         }
     }
 

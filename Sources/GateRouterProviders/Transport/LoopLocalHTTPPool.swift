@@ -20,10 +20,15 @@ public final class LoopLocalHTTPPool: Sendable {
         public var connectTimeout: TimeAmount
         /// Idle connections kept per upstream host and event loop; more are closed when returned.
         public var maxIdlePerHost: Int
+        /// The longest silence allowed between the request and the answer's first byte, and between any two reads
+        /// after it (`upstream.idle_timeout_seconds`, as AsyncHTTPClient's read timeout on the other path). Time when
+        /// the reader has paused the answer does not count. Nil: only the exchange's own timeout.
+        public var idleReadTimeout: TimeAmount?
 
-        public init(connectTimeout: TimeAmount = .seconds(10), maxIdlePerHost: Int = 256) {
+        public init(connectTimeout: TimeAmount = .seconds(10), maxIdlePerHost: Int = 256, idleReadTimeout: TimeAmount? = nil) {
             self.connectTimeout = connectTimeout
             self.maxIdlePerHost = maxIdlePerHost
+            self.idleReadTimeout = idleReadTimeout
         }
     }
 
@@ -38,6 +43,8 @@ public final class LoopLocalHTTPPool: Sendable {
         case connectFailed
         case connectionClosed
         case timedOut
+        /// The upstream was silent longer than ``Configuration/idleReadTimeout``.
+        case idleTimeout
         case responseTooLarge
         case cancelled
     }
@@ -123,7 +130,7 @@ public final class LoopLocalHTTPPool: Sendable {
                 connection.send(exchange, head: head, body: body)
                 return
             }
-            Self.connect(on: loop, host: host, port: port, timeout: configuration.connectTimeout).whenComplete { result in
+            Self.connect(on: loop, host: host, port: port, configuration: configuration).whenComplete { result in
                 switch result {
                 case .success(let connection):
                     connection.send(exchange, head: head, body: body)
@@ -151,14 +158,14 @@ public final class LoopLocalHTTPPool: Sendable {
         }
     }
 
-    private static func connect(on loop: any EventLoop, host: String, port: Int, timeout: TimeAmount) -> EventLoopFuture<Connection> {
+    private static func connect(on loop: any EventLoop, host: String, port: Int, configuration: Configuration) -> EventLoopFuture<Connection> {
         ClientBootstrap(group: loop)
-            .connectTimeout(timeout)
+            .connectTimeout(configuration.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
+                    try channel.pipeline.syncOperations.addHandler(ExchangeHandler(idleTimeout: configuration.idleReadTimeout))
                 }
             }
             .connect(host: host, port: port)
@@ -216,6 +223,8 @@ public final class Exchange: @unchecked Sendable {
     var reused = false
     var answerStarted = false
     private(set) var isFinished = false
+    /// The reader asked for no more of the answer for now (see ``pauseReading(_:)``).
+    private(set) var readingPaused = false
     /// Released when the exchange finishes: a receiver usually holds its exchange (to pause or cancel it), and the
     /// pair would otherwise keep each other alive after the answer.
     private(set) var receiver: (any StreamReceiver)?
@@ -230,8 +239,11 @@ public final class Exchange: @unchecked Sendable {
 
     /// Stops (or resumes) reading the answer, for a reader that cannot keep up. Call on its loop.
     public func pauseReading(_ paused: Bool) {
-        guard let channel = connection?.channel, channel.isActive else { return }
-        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !paused)
+        guard let connection, connection.channel.isActive else { return }
+        readingPaused = paused
+        // A pause is the reader's silence, not the upstream's: the idle clock starts again from here.
+        connection.handler.noteActivity()
+        try? connection.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !paused)
     }
 
     func succeed(_ answer: LoopLocalHTTPPool.Answer) {
@@ -259,19 +271,62 @@ public final class Exchange: @unchecked Sendable {
 final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
-    var current: Exchange?
+    var current: Exchange? {
+        didSet {
+            guard current !== oldValue else { return }
+            idleTimer?.cancel()
+            idleTimer = nil
+        }
+    }
     var keepAlive = true
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
+    private let idleTimeout: TimeAmount?
+    private var lastActivity = NIODeadline.now()
+    /// One timer per exchange, moved forward only when it fires: cheaper than re-arming on every read of a stream.
+    private var idleTimer: Scheduled<Void>?
+
+    init(idleTimeout: TimeAmount?) {
+        self.idleTimeout = idleTimeout
+    }
 
     func start(_ exchange: Exchange) {
         current = exchange
         head = nil
         body = nil
+        if let idleTimeout {
+            noteActivity()
+            armIdleTimer(for: exchange, in: idleTimeout)
+        }
+    }
+
+    func noteActivity() {
+        if idleTimeout != nil { lastActivity = .now() }
+    }
+
+    private func armIdleTimer(for exchange: Exchange, in delay: TimeAmount) {
+        let loop = exchange.promise.futureResult.eventLoop
+        let bound = NIOLoopBound((self, exchange), eventLoop: loop)
+        idleTimer = loop.scheduleTask(in: delay) {
+            let (handler, exchange) = bound.value
+            handler.idleTimerFired(for: exchange)
+        }
+    }
+
+    private func idleTimerFired(for exchange: Exchange) {
+        guard let idleTimeout, current === exchange else { return }
+        if exchange.readingPaused { noteActivity() }
+        let silent = NIODeadline.now() - lastActivity
+        if silent >= idleTimeout {
+            exchange.fail(.idleTimeout)
+        } else {
+            armIdleTimer(for: exchange, in: idleTimeout - silent)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let exchange = current else { return }
+        noteActivity()
         switch unwrapInboundIn(data) {
         case .head(let responseHead):
             exchange.answerStarted = true

@@ -33,7 +33,9 @@ public func buildApplication(
         client = makeUpstreamClient(limits: configuration.limits)
         services.append(HTTPClientService(client: client))
     }
-    let exchangePool = LoopLocalHTTPPool(configuration: .init(connectTimeout: .init(configuration.limits.upstreamConnectTimeout)))
+    let exchangePool = LoopLocalHTTPPool(
+        configuration: .init(connectTimeout: .init(configuration.limits.upstreamConnectTimeout), idleReadTimeout: .init(configuration.limits.upstreamIdleTimeout))
+    )
     services.append(ExchangePoolService(pool: exchangePool))
     let metrics = GatewayMetrics()
     let recorder = UsageRecorder(store: state.store, spend: state.spend, logger: logger)
