@@ -123,8 +123,7 @@ public final class LoopLocalHTTPPool: Sendable {
                 exchange.fail(.connectionClosed)
                 return
             }
-            let timer = loop.scheduleTask(in: timeout) { exchange.fail(.timedOut) }
-            exchange.promise.futureResult.whenComplete { _ in timer.cancel() }
+            exchange.startTimer(deadline: .now() + timeout, idleTimeout: configuration.idleReadTimeout)
             if reuse, let connection = idle.value.take(key) {
                 exchange.reused = true
                 connection.send(exchange, head: head, body: body)
@@ -165,7 +164,7 @@ public final class LoopLocalHTTPPool: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ExchangeHandler(idleTimeout: configuration.idleReadTimeout))
+                    try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
                 }
             }
             .connect(host: host, port: port)
@@ -225,6 +224,11 @@ public final class Exchange: @unchecked Sendable {
     private(set) var isFinished = false
     /// The reader asked for no more of the answer for now (see ``pauseReading(_:)``).
     private(set) var readingPaused = false
+    /// When the request went out or the upstream last sent something (nil while connecting).
+    var lastActivity: NIODeadline?
+    /// The one timer of this exchange: the whole exchange's deadline and the idle limit both, moved forward only when
+    /// it fires (re-arming on every read of a stream would cost more than the reads).
+    private var timer: Scheduled<Void>?
     /// Released when the exchange finishes: a receiver usually holds its exchange (to pause or cancel it), and the
     /// pair would otherwise keep each other alive after the answer.
     private(set) var receiver: (any StreamReceiver)?
@@ -242,14 +246,38 @@ public final class Exchange: @unchecked Sendable {
         guard let connection, connection.channel.isActive else { return }
         readingPaused = paused
         // A pause is the reader's silence, not the upstream's: the idle clock starts again from here.
-        connection.handler.noteActivity()
+        if lastActivity != nil { lastActivity = .now() }
         try? connection.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !paused)
+    }
+
+    /// Fails the exchange at `deadline`, or once the upstream has been silent for `idleTimeout` after the request went
+    /// out (time paused by the reader aside).
+    func startTimer(deadline: NIODeadline, idleTimeout: TimeAmount?) {
+        let loop = promise.futureResult.eventLoop
+        let next = idleTimeout.map { min(deadline, (lastActivity ?? .now()) + $0) } ?? deadline
+        let exchange = NIOLoopBound(self, eventLoop: loop)
+        timer = loop.scheduleTask(deadline: next) { exchange.value.timerFired(deadline: deadline, idleTimeout: idleTimeout) }
+    }
+
+    private func timerFired(deadline: NIODeadline, idleTimeout: TimeAmount?) {
+        guard !isFinished else { return }
+        let now = NIODeadline.now()
+        if now >= deadline { return fail(.timedOut) }
+        if let idleTimeout, let last = lastActivity {
+            if readingPaused {
+                lastActivity = now
+            } else if now - last >= idleTimeout {
+                return fail(.idleTimeout)
+            }
+        }
+        startTimer(deadline: deadline, idleTimeout: idleTimeout)
     }
 
     func succeed(_ answer: LoopLocalHTTPPool.Answer) {
         guard !isFinished else { return }
         isFinished = true
         receiver = nil
+        timer?.cancel()
         promise.succeed(answer)
     }
 
@@ -258,6 +286,7 @@ public final class Exchange: @unchecked Sendable {
         guard !isFinished else { return }
         isFinished = true
         receiver = nil
+        timer?.cancel()
         if let connection, connection.handler.current === self {
             connection.handler.current = nil
             connection.handler.keepAlive = false
@@ -271,62 +300,21 @@ public final class Exchange: @unchecked Sendable {
 final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
-    var current: Exchange? {
-        didSet {
-            guard current !== oldValue else { return }
-            idleTimer?.cancel()
-            idleTimer = nil
-        }
-    }
+    var current: Exchange?
     var keepAlive = true
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
-    private let idleTimeout: TimeAmount?
-    private var lastActivity = NIODeadline.now()
-    /// One timer per exchange, moved forward only when it fires: cheaper than re-arming on every read of a stream.
-    private var idleTimer: Scheduled<Void>?
-
-    init(idleTimeout: TimeAmount?) {
-        self.idleTimeout = idleTimeout
-    }
 
     func start(_ exchange: Exchange) {
         current = exchange
         head = nil
         body = nil
-        if let idleTimeout {
-            noteActivity()
-            armIdleTimer(for: exchange, in: idleTimeout)
-        }
-    }
-
-    func noteActivity() {
-        if idleTimeout != nil { lastActivity = .now() }
-    }
-
-    private func armIdleTimer(for exchange: Exchange, in delay: TimeAmount) {
-        let loop = exchange.promise.futureResult.eventLoop
-        let bound = NIOLoopBound((self, exchange), eventLoop: loop)
-        idleTimer = loop.scheduleTask(in: delay) {
-            let (handler, exchange) = bound.value
-            handler.idleTimerFired(for: exchange)
-        }
-    }
-
-    private func idleTimerFired(for exchange: Exchange) {
-        guard let idleTimeout, current === exchange else { return }
-        if exchange.readingPaused { noteActivity() }
-        let silent = NIODeadline.now() - lastActivity
-        if silent >= idleTimeout {
-            exchange.fail(.idleTimeout)
-        } else {
-            armIdleTimer(for: exchange, in: idleTimeout - silent)
-        }
+        exchange.lastActivity = .now()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let exchange = current else { return }
-        noteActivity()
+        exchange.lastActivity = .now()
         switch unwrapInboundIn(data) {
         case .head(let responseHead):
             exchange.answerStarted = true
