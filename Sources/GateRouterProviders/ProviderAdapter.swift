@@ -51,12 +51,27 @@ public struct UpstreamCall: Sendable {
 
 /// A finished non-streaming completion, already in OpenAI's shape with `model` set to the catalog id.
 public struct UpstreamCompletion: Sendable {
+    /// How the adapter handed the answer over: as text, or split into its top-level fields (OpenAI-compatible
+    /// upstreams), which the gateway patches (`usage.cost`) without parsing the body again.
+    private enum Answer: Sendable {
+        case text([UInt8])
+        case object(RawJSONObject)
+    }
+    private let answer: Answer
+
     /// The answer's JSON text.
-    public var body: [UInt8] { object?.serialized() ?? text }
-    /// The answer as its top-level fields, when the adapter had it so (OpenAI-compatible upstreams): the gateway
-    /// patches `usage` on it without parsing the body again.
-    public private(set) var object: RawJSONObject?
-    private var text: [UInt8]
+    public var body: [UInt8] {
+        switch answer {
+        case .text(let text): text
+        case .object(let object): object.serialized()
+        }
+    }
+
+    /// The answer's top-level fields, when the adapter kept them.
+    public var object: RawJSONObject? {
+        if case .object(let object) = answer { object } else { nil }
+    }
+
     public var usage: Usage?
     /// The model string the upstream reported (sent to the client as `x-gaterouter-upstream-model`).
     public var upstreamModel: String
@@ -64,16 +79,14 @@ public struct UpstreamCompletion: Sendable {
     public var adapted: [String]
 
     public init(body: [UInt8], usage: Usage?, upstreamModel: String, adapted: [String] = []) {
-        self.text = body
-        self.object = nil
+        self.answer = .text(body)
         self.usage = usage
         self.upstreamModel = upstreamModel
         self.adapted = adapted
     }
 
     public init(object: RawJSONObject, usage: Usage?, upstreamModel: String, adapted: [String] = []) {
-        self.text = []
-        self.object = object
+        self.answer = .object(object)
         self.usage = usage
         self.upstreamModel = upstreamModel
         self.adapted = adapted
