@@ -31,8 +31,12 @@ public struct ModelCatalog: Sendable {
 
     /// The model a client id names: a catalog id (`openai/gpt-4.1`) or an alias (`gpt-4.1`).
     public func model(named id: String) -> CatalogModel? {
-        if let index = byID[id] ?? byAlias[id] { return models[index] }
-        return nil
+        index(named: id).map { models[$0] }
+    }
+
+    /// The position in ``models`` of the model a client id names.
+    public func index(named id: String) -> Int? {
+        byID[id] ?? byAlias[id]
     }
 
     /// The catalog shipped with the package (`Resources/catalog.yaml`).

@@ -59,18 +59,49 @@ public struct RouteDecision: Sendable {
     }
 
     /// The compact `x-gaterouter-route` header: the choice and the runner-up with their scores.
+    ///
+    /// Written as bytes into one buffer: this runs on every `auto` request, and interpolating each number into its
+    /// own string cost more than the routing decision itself.
     public var summary: String {
-        ranking.prefix(2).map { ranked in
-            "\(models[ranked.index].id) score=\(Self.format(ranked.score)) cost=\(Self.format(ranked.cost * 1_000_000))u$ eta=\(Self.format(ranked.seconds))s"
-        }.joined(separator: "; ")
+        var out: [UInt8] = []
+        out.reserveCapacity(200)
+        for (position, ranked) in ranking.prefix(2).enumerated() {
+            if position > 0 { out += "; ".utf8 }
+            out += models[ranked.index].id.utf8
+            out += " score=".utf8
+            Self.appendTwoDecimals(ranked.score, to: &out)
+            out += " cost=".utf8
+            Self.appendTwoDecimals(ranked.cost * 1_000_000, to: &out)
+            out += "u$ eta=".utf8
+            Self.appendTwoDecimals(ranked.seconds, to: &out)
+            out.append(UInt8(ascii: "s"))
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Two decimals without `String(format:)`, which costs more than the rest of the header.
-    static func format(_ value: Double) -> String {
-        guard value.isFinite else { return "\(value)" }
+    /// Two decimals, as ASCII digits, without `String(format:)` or a string per number.
+    static func appendTwoDecimals(_ value: Double, to out: inout [UInt8]) {
+        // Beyond 1e15 the hundredths no longer fit an Int exactly (nor matter): print the value as Swift does.
+        guard value.isFinite, abs(value) < 1e15 else {
+            out += "\(value)".utf8
+            return
+        }
         let hundredths = Int((abs(value) * 100).rounded())
-        let fraction = hundredths % 100
-        return (value < 0 && hundredths != 0 ? "-" : "") + String(hundredths / 100) + (fraction < 10 ? ".0" : ".") + String(fraction)
+        if value < 0, hundredths != 0 { out.append(UInt8(ascii: "-")) }
+        // Digits come out lowest first: write them, then reverse that run.
+        let start = out.count
+        var rest = hundredths
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+            if out.count - start == 2 { out.append(UInt8(ascii: ".")) }
+        } while rest > 0 || out.count - start < 4
+        out[start...].reverse()
+    }
+
+    /// The catalog indexes of the best `limit` candidates, in order: what a plan needs, without building candidates.
+    public func topIndexes(_ limit: Int) -> [Int] {
+        ranking.prefix(limit).map(\.index)
     }
 }
 
@@ -128,6 +159,11 @@ public struct AutoRouter: Sendable {
         let outputTokens = profile.expectedOutputTokens
         let minimumQuality = Self.minimumQuality(for: profile.tier)
         for index in facts.indices {
+            // Most catalog models have no configured provider: turn those away before copying their facts.
+            guard facts[index].configured else {
+                exclusions.append((index, "provider not configured"))
+                continue
+            }
             let model = facts[index]
             if let reason = exclusionReason(model, profile: profile, policy: policy) {
                 exclusions.append((index, reason))

@@ -15,10 +15,18 @@ public struct ModelResolver: Sendable {
 
     public static let autoModelID = "auto"
 
+    /// Where each catalog model goes (or why it cannot), in catalog order: settled once, since neither the catalog
+    /// nor the providers change while the resolver lives, so a request copies a ready target instead of looking up
+    /// and copying the model and its provider.
+    private let catalogTargets: [Result<UpstreamTarget, GatewayError>]
+
     public init(catalog: ModelCatalog, providers: [String: ProviderSettings], defaultModel: String? = nil) {
         self.catalog = catalog
         self.providers = providers
         self.defaultModel = defaultModel
+        self.catalogTargets = catalog.models.map { model in
+            Result { () throws(GatewayError) in try Self.target(for: model, providers: providers) }
+        }
     }
 
     /// Whether a catalog model's provider is configured.
@@ -31,8 +39,8 @@ public struct ModelResolver: Sendable {
             guard autoRoutingEnabled else { throw .autoRoutingNotEnabled }
             return try resolveAuto()
         }
-        if let model = catalog.model(named: requested) {
-            return try target(for: model)
+        if let index = catalog.index(named: requested) {
+            return try target(forCatalogIndex: index)
         }
         let parts = requested.split(separator: "/", maxSplits: 1)
         if parts.count == 2, let provider = providers[String(parts[0])] {
@@ -45,7 +53,12 @@ public struct ModelResolver: Sendable {
         )
     }
 
-    private func target(for model: CatalogModel) throws(GatewayError) -> UpstreamTarget {
+    /// The target of the catalog model at `index` (as ``ModelCatalog/models`` orders them).
+    public func target(forCatalogIndex index: Int) throws(GatewayError) -> UpstreamTarget {
+        try catalogTargets[index].get()
+    }
+
+    private static func target(for model: CatalogModel, providers: [String: ProviderSettings]) throws(GatewayError) -> UpstreamTarget {
         guard let provider = providers[model.provider] else {
             throw .providerRoutingNotConfigured(model: model.id, detail: "model '\(model.id)' needs provider '\(model.provider)', which the config file does not define")
         }
@@ -61,7 +74,7 @@ public struct ModelResolver: Sendable {
         guard let choice = available.first(where: { $0.useCase == .general }) ?? available.first else {
             throw .providerRoutingNotConfigured(model: Self.autoModelID, detail: "no provider is configured, so 'auto' has no model to use; set a provider key such as OPENAI_API_KEY")
         }
-        return try target(for: choice)
+        return try Self.target(for: choice, providers: providers)
     }
 
     static func missingKey(model: String, provider: ProviderSettings) -> GatewayError {

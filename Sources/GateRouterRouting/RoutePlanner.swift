@@ -20,6 +20,8 @@ public struct RoutePlanner: Sendable {
     public let classifier: RequestClassifier
 
     public init(resolver: ModelResolver, router: AutoRouter, classifier: RequestClassifier) {
+        // A decision names models by catalog index, and the resolver's targets are kept by the same index.
+        precondition(resolver.catalog.models.map(\.id) == router.catalog.models.map(\.id), "the resolver and the router must share one catalog")
         self.resolver = resolver
         self.router = router
         self.classifier = classifier
@@ -48,8 +50,8 @@ public struct RoutePlanner: Sendable {
                     )
                 }
                 let slots = policy.fallback ? maxAttempts : 1
-                for candidate in routed.top(slots) {
-                    guard let target = try? resolver.resolve(candidate.model.id, autoRoutingEnabled: true) else { continue }
+                for index in routed.topIndexes(slots) {
+                    guard let target = try? resolver.target(forCatalogIndex: index) else { continue }
                     attempts.append(target)
                 }
             } else {

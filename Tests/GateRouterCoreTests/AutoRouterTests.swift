@@ -1,7 +1,7 @@
 import Foundation
 import GateRouterCatalog
 import GateRouterProviders
-import GateRouterRouting
+@testable import GateRouterRouting
 import GateRouterWire
 import Testing
 
@@ -124,5 +124,34 @@ import Testing
             let score = try #require(Double(String(fields[0].dropFirst("score=".count))))
             #expect(abs(score - candidate.score) <= 0.005 + 1e-9, "\(score) vs \(candidate.score)")
         }
+    }
+
+    @Test(arguments: [
+        (0.0, "0.00"), (0.004, "0.00"), (0.005, "0.01"), (0.05, "0.05"), (1, "1.00"), (12.345, "12.35"), (123_456.7, "123456.70"),
+        (-0.004, "0.00"), (-1.5, "-1.50"), (Double.infinity, "inf"), (2e15, "2000000000000000.0"),
+    ])
+    func routeNumbersHaveTwoDecimals(value: Double, expected: String) {
+        var out: [UInt8] = []
+        RouteDecision.appendTwoDecimals(value, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == expected)
+    }
+
+    @Test func aPlanNamesTheSameModelsAsTheDecisionItFollows() throws {
+        let environment = Self.allProviders
+        let catalog = try ModelCatalog.bundled()
+        let providers = try ProviderSettings.resolveAll(config: [:], environment: environment)
+        let health = ModelHealth()
+        let planner = RoutePlanner(
+            resolver: ModelResolver(catalog: catalog, providers: providers),
+            router: AutoRouter(catalog: catalog, providers: providers, health: health),
+            classifier: RequestClassifier(difficulty: try DifficultyClassifier.bundled())
+        )
+        let body = #"{"model":"auto","messages":[{"role":"user","content":"Write a Python function that merges two sorted lists."}]}"#
+        let request = try ChatCompletionRequest.decode(from: Array(body.utf8))
+        let plan = try planner.plan(request, responseFormatType: nil, autoRoutingEnabled: true, policy: RoutingPolicy(), maxAttempts: 3)
+        let decision = try #require(plan.decision)
+        #expect(plan.attempts.map(\.modelID) == decision.top(3).map(\.model.id))
+        #expect(plan.attempts.map(\.provider.id) == decision.top(3).map(\.model.provider))
+        #expect(plan.attempts.count == 3)
     }
 }

@@ -60,22 +60,53 @@ public final class RequestReport: Sendable {
     public var snapshot: Fields { fields.withLock { $0 } }
 }
 
-/// Request ids: 16 random bytes in hex, unique enough to grep for across instances.
+/// Request ids: `req_` and 32 hex digits, unique enough to grep for across instances.
 enum RequestID {
+    /// From the system generator: two draws, each a kernel call. Hummingbird's routes use this.
     static func make() -> String {
-        // Two 64-bit draws from the system generator: one draw per byte cost a kernel call each.
         var generator = SystemRandomNumberGenerator()
-        let halves = (generator.next(), generator.next())
-        return String(unsafeUninitializedCapacity: 36) { out in
+        return format(generator.next(), generator.next())
+    }
+
+    static func format(_ high: UInt64, _ low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 36) { out in
             let hex: StaticString = "0123456789abcdef"
             let digits = hex.utf8Start
             for (index, byte) in "req_".utf8.enumerated() { out[index] = byte }
             for nibble in 0..<32 {
-                let word = nibble < 16 ? halves.0 : halves.1
+                let word = nibble < 16 ? high : low
                 let shift = UInt64(60 - (nibble % 16) * 4)
                 out[4 + nibble] = digits[Int((word >> shift) & 0xF)]
             }
             return 36
         }
+    }
+}
+
+/// Request ids without a kernel call: a counter, scrambled under two random keys drawn once.
+///
+/// Each half is a bijection of the counter, so one generator never repeats an id before 2^64 of them; two
+/// generators (instances, restarts) share an id only if their random keys line up, as unlikely as two random ids
+/// colliding. The ids are labels for logs and the ledger, not secrets: predictability does not matter.
+final class RequestIDGenerator: Sendable {
+    private let keys: (UInt64, UInt64)
+    private let counter = Atomic<UInt64>(0)
+
+    init() {
+        var generator = SystemRandomNumberGenerator()
+        keys = (generator.next(), generator.next())
+    }
+
+    func make() -> String {
+        let count = counter.add(1, ordering: .relaxed).newValue
+        return RequestID.format(Self.mix(count &+ keys.0), Self.mix(count ^ keys.1))
+    }
+
+    /// SplitMix64's finaliser: a bijection on 64-bit words that spreads every input bit over the output.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -48,6 +48,7 @@ final class FastChatCompletions: Sendable {
     let serverName: String
     let logger: Logger
     let dates = HTTPDateCache()
+    let requestIDs = RequestIDGenerator()
 
     init(
         authCache: AuthCache, meter: Meter, planner: RoutePlanner, health: ModelHealth, limits: GatewayConfiguration.RoutingLimits, metrics: GatewayMetrics,
@@ -89,7 +90,7 @@ final class FastChatCompletions: Sendable {
               plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && $0.provider.plainHTTPChatCompletionsURL != nil })
         else { return nil }
         let request = Request(
-            id: RequestID.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, routeSummary: plan.decision?.summary,
+            id: requestIDs.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, routeSummary: plan.decision?.summary,
             strictParams: account.strictParams, report: RequestReport(), loop: loop,
             client: RequestLogMiddleware.clientAddress(
                 forwardedFor: head.headerFields[.xForwardedFor], peer: peer, trustForwardedHeaders: trustForwardedHeaders
