@@ -189,4 +189,15 @@ import Testing
         #expect(pricing.perToken?.input == 150_000)
         #expect(CostCalculator.cost(of: usage, pricing: pricing) == Picodollars(25 * 150_000 + 10 * 2_000_000))
     }
+
+    @Test(arguments: [
+        (Int64(0), "0"), (1, "0.000000000001"), (500_000_000_000, "0.5"), (1_000_000_000_000, "1"), (20_000_003, "0.000020000003"),
+        (-1_250_000_000_000, "-1.25"), (123_456_789_012_345, "123.456789012345"), (Int64.max, "9223372.036854775807"),
+        (-Int64.max, "-9223372.036854775807"),
+    ])
+    func dollarsPrintExactlyWithoutTrailingZeros(picodollars: Int64, expected: String) {
+        #expect(Picodollars(picodollars).usd == expected)
+        // What it prints reads back as the same amount.
+        #expect(Picodollars(usd: expected) == Picodollars(picodollars))
+    }
 }

@@ -50,13 +50,39 @@ public struct Picodollars: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// USD as a plain decimal string with no trailing zeros beyond what is needed (`"0.000012"`, `"5"`, `"-1.25"`).
     public var usd: String {
-        let negative = value < 0
+        // Digits written straight into the string's storage: `usage.cost` carries this on every answer.
         let magnitude = value.magnitude
-        let whole = magnitude / UInt64(Self.perDollar)
-        var fraction = String(magnitude % UInt64(Self.perDollar))
-        fraction = String(repeating: "0", count: 12 - fraction.count) + fraction
-        while fraction.last == "0" { fraction.removeLast() }
-        return (negative ? "-" : "") + String(whole) + (fraction.isEmpty ? "" : "." + fraction)
+        let perDollar = UInt64(Self.perDollar)
+        let whole = magnitude / perDollar
+        var fraction = magnitude % perDollar
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var count = 0
+            if value < 0 {
+                out[0] = UInt8(ascii: "-")
+                count = 1
+            }
+            let wholeStart = count
+            var rest = whole
+            repeat {
+                out[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            out[wholeStart..<count].reverse()
+            if fraction > 0 {
+                out[count] = UInt8(ascii: ".")
+                count += 1
+                // Twelve places at most; stop at the last non-zero one.
+                var place = perDollar / 10
+                while fraction > 0 {
+                    out[count] = UInt8(ascii: "0") + UInt8(fraction / place)
+                    fraction %= place
+                    place /= 10
+                    count += 1
+                }
+            }
+            return count
+        }
     }
 
     /// USD as a JSON number would read it; for display only (charts, `usage.cost`), never for sums.
