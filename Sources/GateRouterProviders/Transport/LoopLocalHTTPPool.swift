@@ -81,8 +81,8 @@ public final class LoopLocalHTTPPool: Sendable {
         }
     }
 
-    /// The same exchange for a caller already on `loop` (the gateway's NIO fast path): the answer arrives as a
-    /// future on that loop. `started` sees each exchange begin, so that a caller can cancel it.
+    /// The same exchange for a caller already on `loop`: the answer arrives as a future on that loop. `started` sees
+    /// each exchange begin, so that a caller can cancel it.
     ///
     /// With a `receiver`, a 2xx answer's body goes to it part by part as it arrives, and the future (with an empty
     /// body) completes at its end; other answers are collected whole, as without one.
@@ -90,62 +90,82 @@ public final class LoopLocalHTTPPool: Sendable {
         on loop: any EventLoop, host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
         maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil, started: @escaping @Sendable (Exchange) -> Void = { _ in }
     ) -> EventLoopFuture<Answer> {
+        let promise = loop.makePromise(of: Answer.self)
+        post(
+            on: loop, host: host, port: port, path: path, headers: headers, body: body, timeout: timeout, maxResponseBytes: maxResponseBytes,
+            receiver: receiver, started: started
+        ) { result in
+            promise.completeWith(result.mapError { $0 })
+        }
+        return promise.futureResult
+    }
+
+    /// The exchange for the gateway's event-loop fast path: `completion` gets the answer (or the failure) on `loop`,
+    /// once. A callback rather than a future: a request's chain of futures cost more than the pool's own work.
+    public func post(
+        on loop: any EventLoop, host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
+        maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil, started: @escaping @Sendable (Exchange) -> Void = { _ in },
+        completion: @escaping @Sendable (Result<Answer, ExchangeError>) -> Void
+    ) {
         var requestHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
         requestHead.headers.replaceOrAdd(name: "host", value: port == 80 ? host : "\(host):\(port)")
         requestHead.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
-        let head = requestHead
-        let attempt = { @Sendable (reuse: Bool) -> (Exchange, EventLoopFuture<Answer>) in
-            let exchange = Exchange(maxResponseBytes: maxResponseBytes, promise: loop.makePromise(), receiver: receiver)
+        let request = Request(key: "\(host):\(port)", host: host, port: port, head: requestHead, body: body, timeout: timeout)
+        let attempt = { @Sendable (reuse: Bool, then: @escaping @Sendable (Exchange, Result<Answer, ExchangeError>) -> Void) in
+            let exchange = Exchange(maxResponseBytes: maxResponseBytes, loop: loop, receiver: receiver, completion: then)
             started(exchange)
-            return (exchange, self.start(exchange, on: loop, key: "\(host):\(port)", host: host, port: port, head: head, body: body, timeout: timeout, reuse: reuse))
+            self.start(exchange, on: loop, request: request, reuse: reuse)
         }
-        let (first, answer) = attempt(true)
-        return answer.flatMapError { error in
+        attempt(true) { first, result in
             // An idle connection the upstream closed just as it was reused, before a byte of answer came back: the
             // request was not served, so it goes once more on a new connection.
-            guard error as? ExchangeError == .connectionClosed, first.reused, !first.answerStarted else {
-                return loop.makeFailedFuture(error)
-            }
-            return attempt(false).1
+            guard case .failure(.connectionClosed) = result, first.reused, !first.answerStarted else { return completion(result) }
+            attempt(false) { _, result in completion(result) }
         }
     }
 
-    private func start(
-        _ exchange: Exchange, on loop: any EventLoop, key: String, host: String, port: Int, head: HTTPRequestHead, body: ByteBuffer, timeout: TimeAmount,
-        reuse: Bool
-    ) -> EventLoopFuture<Answer> {
+    /// What one POST sends, whichever connection carries it.
+    private struct Request: Sendable {
+        var key: String
+        var host: String
+        var port: Int
+        var head: HTTPRequestHead
+        var body: ByteBuffer
+        var timeout: TimeAmount
+    }
+
+    private func start(_ exchange: Exchange, on loop: any EventLoop, request: Request, reuse: Bool) {
         guard let idle = loops[ObjectIdentifier(loop)] else {
-            exchange.promise.fail(ExchangeError.connectFailed)
-            return exchange.promise.futureResult
+            exchange.fail(.connectFailed)
+            return
+        }
+        // Back to this loop's idle list when the upstream keeps the connection open, before the caller hears of it.
+        exchange.beforeCompletion = { [limit = configuration.maxIdlePerHost] exchange in
+            if let connection = exchange.connection, connection.reusable {
+                idle.value.put(connection, key: request.key, limit: limit)
+            }
         }
         let begin = { @Sendable [configuration, closed] in
             guard !closed.withLockedValue({ $0 }) else {
                 exchange.fail(.connectionClosed)
                 return
             }
-            exchange.startTimer(deadline: .now() + timeout, idleTimeout: configuration.idleReadTimeout)
-            if reuse, let connection = idle.value.take(key) {
+            exchange.startTimer(deadline: .now() + request.timeout, idleTimeout: configuration.idleReadTimeout)
+            if reuse, let connection = idle.value.take(request.key) {
                 exchange.reused = true
-                connection.send(exchange, head: head, body: body)
+                connection.send(exchange, head: request.head, body: request.body)
                 return
             }
-            Self.connect(on: loop, host: host, port: port, configuration: configuration).whenComplete { result in
+            Self.connect(on: loop, host: request.host, port: request.port, configuration: configuration).whenComplete { result in
                 switch result {
                 case .success(let connection):
-                    connection.send(exchange, head: head, body: body)
+                    connection.send(exchange, head: request.head, body: request.body)
                 case .failure:
                     exchange.fail(.connectFailed)
                 }
             }
         }
         if loop.inEventLoop { begin() } else { loop.execute(begin) }
-        return exchange.promise.futureResult.map { answer -> Answer in
-            // Back to this loop's idle list when the upstream keeps the connection open.
-            if let connection = exchange.connection, connection.reusable {
-                idle.value.put(connection, key: key, limit: self.configuration.maxIdlePerHost)
-            }
-            return answer
-        }
     }
 
     /// Closes the idle connections and refuses new exchanges (in-flight ones finish).
@@ -211,12 +231,12 @@ public protocol StreamReceiver: AnyObject, Sendable {
     func receivedAllAvailable()
 }
 
-/// One exchange in flight: the caller's promise, completed once, on the connection's loop.
-public final class Exchange: @unchecked Sendable {
-    // Unchecked: every field is read and written on `promise`'s event loop only (the pool's start closure, the channel
-    // handler and the cancellation hop all run there).
+/// One exchange in flight: the caller's completion, called once, on the connection's loop.
+public final class Exchange: @unchecked Sendable, NIOScheduledCallbackHandler {
+    // Unchecked: every field is read and written on `loop` only (the pool's start closure, the channel handler, the
+    // timer and the cancellation hop all run there).
     let maxResponseBytes: Int
-    let promise: EventLoopPromise<LoopLocalHTTPPool.Answer>
+    let loop: any EventLoop
     var connection: Connection?
     /// The connection came from the idle list, and whether any of the answer has arrived on it.
     var reused = false
@@ -227,18 +247,28 @@ public final class Exchange: @unchecked Sendable {
     /// When the request went out or the upstream last sent something (nil while connecting).
     var lastActivity: NIODeadline?
     /// The one timer of this exchange: the whole exchange's deadline and the idle limit both, moved forward only when
-    /// it fires (re-arming on every read of a stream would cost more than the reads).
-    private var timer: Scheduled<Void>?
+    /// it fires (re-arming on every read of a stream would cost more than the reads). A scheduled callback with this
+    /// exchange as its handler: no promise or closure per exchange.
+    private var timer: NIOScheduledCallback?
+    private var deadline = NIODeadline.distantFuture
+    private var idleTimeout: TimeAmount?
     /// Released when the exchange finishes: a receiver usually holds its exchange (to pause or cancel it), and the
     /// pair would otherwise keep each other alive after the answer.
     private(set) var receiver: (any StreamReceiver)?
     /// A 2xx answer whose body goes to `receiver`.
     var streaming = false
+    /// The pool's own step after a success (returning the connection), then the caller's. Both released at the end.
+    var beforeCompletion: ((Exchange) -> Void)?
+    private var completion: ((Exchange, Result<LoopLocalHTTPPool.Answer, LoopLocalHTTPPool.ExchangeError>) -> Void)?
 
-    init(maxResponseBytes: Int, promise: EventLoopPromise<LoopLocalHTTPPool.Answer>, receiver: (any StreamReceiver)? = nil) {
+    init(
+        maxResponseBytes: Int, loop: any EventLoop, receiver: (any StreamReceiver)? = nil,
+        completion: @escaping (Exchange, Result<LoopLocalHTTPPool.Answer, LoopLocalHTTPPool.ExchangeError>) -> Void
+    ) {
         self.maxResponseBytes = maxResponseBytes
-        self.promise = promise
+        self.loop = loop
         self.receiver = receiver
+        self.completion = completion
     }
 
     /// Stops (or resumes) reading the answer, for a reader that cannot keep up. Call on its loop.
@@ -253,13 +283,19 @@ public final class Exchange: @unchecked Sendable {
     /// Fails the exchange at `deadline`, or once the upstream has been silent for `idleTimeout` after the request went
     /// out (time paused by the reader aside).
     func startTimer(deadline: NIODeadline, idleTimeout: TimeAmount?) {
-        let loop = promise.futureResult.eventLoop
-        let next = idleTimeout.map { min(deadline, (lastActivity ?? .now()) + $0) } ?? deadline
-        let exchange = NIOLoopBound(self, eventLoop: loop)
-        timer = loop.scheduleTask(deadline: next) { exchange.value.timerFired(deadline: deadline, idleTimeout: idleTimeout) }
+        self.deadline = deadline
+        self.idleTimeout = idleTimeout
+        armTimer()
     }
 
-    private func timerFired(deadline: NIODeadline, idleTimeout: TimeAmount?) {
+    private func armTimer() {
+        let next = idleTimeout.map { min(deadline, (lastActivity ?? .now()) + $0) } ?? deadline
+        // Throws only when the loop is shutting down, and then nothing waits for this exchange.
+        timer = try? loop.scheduleCallback(at: next, handler: self)
+    }
+
+    public func handleScheduledCallback(eventLoop: some EventLoop) {
+        timer = nil
         guard !isFinished else { return }
         let now = NIODeadline.now()
         if now >= deadline { return fail(.timedOut) }
@@ -270,29 +306,36 @@ public final class Exchange: @unchecked Sendable {
                 return fail(.idleTimeout)
             }
         }
-        startTimer(deadline: deadline, idleTimeout: idleTimeout)
+        armTimer()
     }
 
     func succeed(_ answer: LoopLocalHTTPPool.Answer) {
-        guard !isFinished else { return }
-        isFinished = true
-        receiver = nil
-        timer?.cancel()
-        promise.succeed(answer)
+        finish(.success(answer))
     }
 
     /// Fails the exchange; a connection with a half-read answer cannot be reused, so it is closed. Call on its loop.
     public func fail(_ error: LoopLocalHTTPPool.ExchangeError) {
         guard !isFinished else { return }
-        isFinished = true
-        receiver = nil
-        timer?.cancel()
         if let connection, connection.handler.current === self {
             connection.handler.current = nil
             connection.handler.keepAlive = false
             connection.channel.close(promise: nil)
         }
-        promise.fail(error)
+        finish(.failure(error))
+    }
+
+    private func finish(_ result: Result<LoopLocalHTTPPool.Answer, LoopLocalHTTPPool.ExchangeError>) {
+        guard !isFinished else { return }
+        isFinished = true
+        receiver = nil
+        timer?.cancel()
+        timer = nil
+        let before = beforeCompletion
+        let completion = completion
+        beforeCompletion = nil
+        self.completion = nil
+        if case .success = result { before?(self) }
+        completion?(self, result)
     }
 }
 

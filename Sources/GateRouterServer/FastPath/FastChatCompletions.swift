@@ -136,16 +136,29 @@ final class FastChatCompletions: Sendable {
 
     /// How this path answers a request.
     enum Handling {
-        /// A whole answer, once ready.
-        case answer(EventLoopFuture<Answer>)
+        /// A whole answer, given to the `answered` callback once ready (possibly before `handle` returns).
+        case answering
         /// A stream, writing to the output it was given.
         case stream(FastChatStream)
     }
 
-    /// Takes a whole request on `loop`: nil when Hummingbird should answer it instead. A stream writes to `output`.
-    func handle(_ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop, output: any FastStreamOutput) -> Handling? {
+    /// Where a whole answer goes, on the request's loop, exactly once.
+    typealias Answered = @Sendable (Answer) -> Void
+
+    /// Takes a whole request on `loop`: nil when Hummingbird should answer it instead. A whole answer goes to
+    /// `answered`; a stream writes to `output`.
+    ///
+    /// Callbacks, not futures, from here to the upstream socket and back: a chain of futures per request (allocations,
+    /// callback lists, generic metadata look-ups) cost more than the steps it chained.
+    func handle(
+        _ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop, output: any FastStreamOutput,
+        answered: @escaping Answered
+    ) -> Handling? {
         guard let (request, requestBytes, hedging) = candidate(head, body: body, peer: peer, on: loop) else { return nil }
-        guard request.chat.isStreaming else { return .answer(answer(request, requestBytes: requestBytes)) }
+        guard request.chat.isStreaming else {
+            answer(request, requestBytes: requestBytes, then: answered)
+            return .answering
+        }
         // Accounts that hedge slow first tokens stay on the controller, which races attempts.
         guard !hedging else { return nil }
         return .stream(stream(request, requestBytes: requestBytes, output: output))
@@ -165,23 +178,23 @@ final class FastChatCompletions: Sendable {
         return stream
     }
 
-    private func answer(_ request: Request, requestBytes: Int) -> EventLoopFuture<Answer> {
+    private func answer(_ request: Request, requestBytes: Int, then answered: @escaping Answered) {
         let (session, admission) = begin(request, requestBytes: requestBytes)
         let rateLimitHeaders: [String: String]
         switch admission {
         case .success(let headers): rateLimitHeaders = headers
-        case .failure(let error): return finish(request, session: session, failure: error)
+        case .failure(let error): return finish(request, session: session, failure: error, then: answered)
         }
         let routeSummary = request.routeSummary
-        return attempt(0, of: request, session: session, failures: [], lastError: nil).flatMap { outcome in
+        attempt(0, of: request, session: session, failures: [], lastError: nil) { outcome in
             switch outcome {
             case .answered(let target, let completion, let failures):
-                return self.finish(
+                self.finish(
                     request, session: session, target: target, completion: completion, failures: failures, rateLimitHeaders: rateLimitHeaders,
-                    routeSummary: routeSummary
+                    routeSummary: routeSummary, then: answered
                 )
             case .failed(let error):
-                return self.finish(request, session: session, failure: error)
+                self.finish(request, session: session, failure: error, then: answered)
             }
         }
     }
@@ -208,8 +221,12 @@ final class FastChatCompletions: Sendable {
         case failed(GatewayError)
     }
 
+    typealias Outcomes = @Sendable (Outcome) -> Void
+
     /// Tries `plan.attempts[index...]` in order, as the controller's failover loop does.
-    private func attempt(_ index: Int, of request: Request, session: MeteringSession, failures: [String], lastError: GatewayError?) -> EventLoopFuture<Outcome> {
+    private func attempt(
+        _ index: Int, of request: Request, session: MeteringSession, failures: [String], lastError: GatewayError?, then: @escaping Outcomes
+    ) {
         let loop = request.loop
         let plan = request.plan
         guard index < plan.attempts.count, ContinuousClock.now < request.start + limits.deadline else {
@@ -218,20 +235,25 @@ final class FastChatCompletions: Sendable {
                 $0.failedAttempts = failures
             }
             session.update { $0.attempts = ChatCompletionsController.attempts(failures, winner: nil) }
-            return loop.makeSucceededFuture(.failed(FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)))
+            return then(.failed(FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)))
         }
         let target = plan.attempts[index]
         guard health.admit(model: target.modelID, provider: target.provider.id) else {
-            return attempt(index + 1, of: request, session: session, failures: failures + ["\(target.modelID): circuit open"], lastError: lastError)
+            return attempt(
+                index + 1, of: request, session: session, failures: failures + ["\(target.modelID): circuit open"], lastError: lastError, then: then
+            )
         }
         if index > 0, plan.attempts[index - 1].modelID == target.modelID {
             let backoff = TimeAmount(FailoverPolicy.backoff(attempt: failures.count))
-            return loop.flatScheduleTask(in: backoff) { self.send(index, of: request, session: session, failures: failures, lastError: lastError) }.futureResult
+            loop.scheduleTask(in: backoff) { self.send(index, of: request, session: session, failures: failures, lastError: lastError, then: then) }
+            return
         }
-        return send(index, of: request, session: session, failures: failures, lastError: lastError)
+        send(index, of: request, session: session, failures: failures, lastError: lastError, then: then)
     }
 
-    private func send(_ index: Int, of request: Request, session: MeteringSession, failures: [String], lastError: GatewayError?) -> EventLoopFuture<Outcome> {
+    private func send(
+        _ index: Int, of request: Request, session: MeteringSession, failures: [String], lastError: GatewayError?, then: @escaping Outcomes
+    ) {
         let loop = request.loop
         let target = request.plan.attempts[index]
         ChatCompletionsController.describe(target, report: request.report, session: session)
@@ -241,58 +263,65 @@ final class FastChatCompletions: Sendable {
         let exchange: PlainHTTPExchange
         do {
             guard let prepared = try OpenAICompatibleAdapter.plainHTTPExchange(for: call) else {
-                return failed(index, of: request, session: session, failures: failures, error: .upstreamUnavailable(provider: target.provider.id))
+                return failed(index, of: request, session: session, failures: failures, error: .upstreamUnavailable(provider: target.provider.id), then: then)
             }
             exchange = prepared
         } catch {
-            return failed(index, of: request, session: session, failures: failures, error: error)
+            return failed(index, of: request, session: session, failures: failures, error: error, then: then)
         }
         let provider = target.provider.id
-        return pool.post(
+        pool.post(
             on: loop, host: exchange.host, port: exchange.port, path: exchange.path, headers: exchange.headers, body: exchange.body, timeout: TimeAmount(limit),
             maxResponseBytes: maxResponseBytes
-        ).flatMap { answer -> EventLoopFuture<Outcome> in
+        ) { result in
+            let answer: LoopLocalHTTPPool.Answer
+            switch result {
+            case .success(let whole): answer = whole
+            case .failure(let error):
+                let mapped = UpstreamErrorMapping.transportError(error, provider: provider)
+                return self.failed(index, of: request, session: session, failures: failures, error: mapped, then: then)
+            }
             let bytes = Array(answer.body.readableBytesView)
             guard (200..<300).contains(answer.status) else {
                 let error = UpstreamErrorMapping.httpError(status: answer.status, body: bytes, provider: provider, retryAfter: answer.headers.first(name: "retry-after"))
-                return self.failed(index, of: request, session: session, failures: failures, error: error)
+                return self.failed(index, of: request, session: session, failures: failures, error: error, then: then)
             }
             let completion: UpstreamCompletion
             do throws(GatewayError) {
                 completion = try OpenAICompatibleAdapter.completion(from: bytes, call: call, adapted: exchange.adapted)
             } catch {
-                return self.failed(index, of: request, session: session, failures: failures, error: error)
+                return self.failed(index, of: request, session: session, failures: failures, error: error, then: then)
             }
             let elapsed = ContinuousClock.now - attemptStart
             self.health.recordSuccess(
                 model: target.modelID, provider: provider, timeToFirstToken: elapsed, tokensPerSecond: ChatCompletionsController.speed(completion.usage, elapsed)
             )
-            return loop.makeSucceededFuture(.answered(target, completion, failures: failures))
-        }.flatMapError { error in
-            self.failed(index, of: request, session: session, failures: failures, error: UpstreamErrorMapping.transportError(error, provider: provider))
+            then(.answered(target, completion, failures: failures))
         }
     }
 
     /// The controller's catch block: count the failure, then fail over or stop.
-    private func failed(_ index: Int, of request: Request, session: MeteringSession, failures: [String], error: GatewayError) -> EventLoopFuture<Outcome> {
+    private func failed(
+        _ index: Int, of request: Request, session: MeteringSession, failures: [String], error: GatewayError, then: @escaping Outcomes
+    ) {
         let target = request.plan.attempts[index]
         metrics.recordUpstreamError(model: ChatCompletionsController.label(target), provider: target.provider.id, status: error.status)
         let note = "\(target.modelID): \(error.code ?? "HTTP \(error.status)")"
         guard FailoverPolicy.isRetryable(error, auto: request.plan.decision != nil) else {
             health.release(model: target.modelID, provider: target.provider.id)
             session.update { $0.attempts = ChatCompletionsController.attempts(failures + [note], winner: nil) }
-            return request.loop.makeSucceededFuture(.failed(error))
+            return then(.failed(error))
         }
         health.recordFailure(model: target.modelID, provider: target.provider.id)
-        return attempt(index + 1, of: request, session: session, failures: failures + [note], lastError: error)
+        attempt(index + 1, of: request, session: session, failures: failures + [note], lastError: error, then: then)
     }
 
     // MARK: - Answers
 
     private func finish(
         _ request: Request, session: MeteringSession, target: UpstreamTarget, completion: UpstreamCompletion, failures: [String],
-        rateLimitHeaders: [String: String], routeSummary: String?
-    ) -> EventLoopFuture<Answer> {
+        rateLimitHeaders: [String: String], routeSummary: String?, then answered: @escaping Answered
+    ) {
         ChatCompletionsController.record(
             usage: completion.usage, target: target, report: request.report, upstreamModel: completion.upstreamModel, metrics: metrics
         )
@@ -313,19 +342,19 @@ final class FastChatCompletions: Sendable {
             $0.attempts = ChatCompletionsController.attempts(failures, winner: target)
             if completion.usage == nil { $0.generatedCharacters = TokenEstimate.generatedCharacters(in: body) }
         }
-        return respond(request, session: session, status: 200, error: nil, headers: headers, body: body)
+        respond(request, session: session, status: 200, error: nil, headers: headers, body: body, then: answered)
     }
 
-    private func finish(_ request: Request, session: MeteringSession, failure: GatewayError) -> EventLoopFuture<Answer> {
+    private func finish(_ request: Request, session: MeteringSession, failure: GatewayError, then answered: @escaping Answered) {
         let code = failure.code ?? failure.type
         request.report.update { $0.errorCode = code }
-        return respond(request, session: session, status: failure.status, error: code, headers: Self.errorHeaders(failure), body: failure.envelope)
+        respond(request, session: session, status: failure.status, error: code, headers: Self.errorHeaders(failure), body: failure.envelope, then: answered)
     }
 
     /// Queues the ledger record (waiting only when the queue is full), then builds the answer and its log line.
     private func respond(
-        _ request: Request, session: MeteringSession, status: Int, error: String?, headers: HTTPFields, body: [UInt8]
-    ) -> EventLoopFuture<Answer> {
+        _ request: Request, session: MeteringSession, status: Int, error: String?, headers: HTTPFields, body: [UInt8], then answered: @escaping Answered
+    ) {
         var headers = headers
         headers[.contentLength] = String(body.count)
         addCommonHeaders(&headers, requestID: request.id)
@@ -339,13 +368,13 @@ final class FastChatCompletions: Sendable {
             )
         }
         guard let record = session.finishWithoutWaiting(status: status, error: error) else {
-            return request.loop.makeSucceededFuture(answer)
+            return answered(answer)
         }
         // The ledger queue is full: wait for room before answering, as the controller does.
         let recorder = meter.recorder
         let queued = request.loop.makePromise(of: Void.self)
         queued.completeWithTask { await recorder.queueCharged(record) }
-        return queued.futureResult.map { answer }
+        queued.futureResult.whenComplete { _ in answered(answer) }
     }
 }
 

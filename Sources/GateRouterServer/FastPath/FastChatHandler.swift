@@ -78,22 +78,25 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler, Fast
             }
         case (.collecting(let head, let body), .end(let trailers)):
             closeAfterAnswer = head.headerFields[.connection]?.lowercased().contains("close") == true
-            switch engine.handle(head, body: body, peer: peer, on: context.eventLoop, output: self) {
+            // Answering from here on: an answer ready at once (a refusal) is written, and the mode back to idle,
+            // before `handle` returns.
+            mode = .answering
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let handling = engine.handle(head, body: body, peer: peer, on: context.eventLoop, output: self) { answer in
+                let (handler, context) = loopBound.value
+                handler.write(answer, context: context)
+            }
+            switch handling {
             case nil:
+                mode = .idle
                 pass(.head(head), context: context)
                 if body.readableBytes > 0 { pass(.body(body), context: context) }
                 pass(.end(trailers), context: context)
-                mode = .idle
-            case .answer(let answer):
-                mode = .answering
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                answer.whenComplete { result in
-                    let (handler, context) = loopBound.value
-                    handler.write(result, context: context)
-                }
+            case .answering:
+                break
             case .stream(let stream):
                 // The stream may have answered already (a refusal): then the mode is idle again.
-                if case .collecting = mode { mode = .streaming(stream) }
+                if case .answering = mode { mode = .streaming(stream) }
             }
         case (.passing, .end):
             pass(part, context: context)
@@ -109,21 +112,15 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler, Fast
         context.fireChannelRead(wrapInboundOut(part))
     }
 
-    private func write(_ result: Result<FastChatCompletions.Answer, any Error>, context: ChannelHandlerContext) {
-        switch result {
-        case .success(let answer):
-            context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
-            context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
-            let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-            written.futureResult.whenComplete { outcome in
-                if case .failure = outcome { answer.written(false) } else { answer.written(true) }
-            }
-            if closeAfterAnswer { return context.close(promise: nil) }
-        case .failure:
-            // The engine turns every failure into an answer; a failed future means the channel is unusable.
-            context.close(promise: nil)
+    private func write(_ answer: FastChatCompletions.Answer, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
+        context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        written.futureResult.whenComplete { outcome in
+            if case .failure = outcome { answer.written(false) } else { answer.written(true) }
         }
+        if closeAfterAnswer { return context.close(promise: nil) }
         answered(context: context)
     }
 
