@@ -92,6 +92,8 @@ let package = Package(
                 "GateRouterStorage",
                 "GateRouterRouting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the ledger's bulk insert.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -120,21 +120,14 @@ public struct SQLiteStore: GatewayStore {
         guard !records.isEmpty else { return 0 }
         return try await pool.write { db in
             var inserted = 0
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO ledger (id, created_ms, account_id, key_id, requested_model, model, provider, upstream_model, attempts, route, tier,
-                    prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, price_date, latency_ms, ttft_ms,
-                    status, error, stream, estimated, cancelled)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO NOTHING
-                """)
+            let insert = try SQLiteLedgerInsert(db)
             let charge = try db.cachedStatement(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? AND prepaid")
             let touch = try db.cachedStatement(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
             // An account is charged and a key's last use written once per batch (the sum, the newest), not per record.
             var charges: [String: Picodollars] = [:]
             var lastUsed: [String: Date] = [:]
             for record in records {
-                try insert.execute(arguments: StatementArguments(Self.arguments(record)))
-                guard db.changesCount == 1 else { continue }
+                guard try insert.insert(record) else { continue }
                 inserted += 1
                 if record.cost != .zero { charges[record.accountID, default: .zero] += record.cost }
                 if lastUsed[record.keyID].map({ $0 < record.created }) ?? true { lastUsed[record.keyID] = record.created }
@@ -269,15 +262,6 @@ public struct SQLiteStore: GatewayStore {
             scope: KeyScope(rawValue: row["scope"]) ?? .inference, limits: try StoreJSON.decode(KeyLimits.self, row["limits"]),
             createdAt: row["created_at"], expiresAt: row["expires_at"], lastUsedAt: row["last_used_at"], revoked: row["revoked"]
         )
-    }
-
-    static func arguments(_ record: LedgerRecord) throws -> [(any DatabaseValueConvertible)?] {
-        [
-            record.id, milliseconds(record.created), record.accountID, record.keyID, record.requestedModel, record.model, record.provider,
-            record.upstreamModel, LedgerRecord.Attempt.json(record.attempts), record.route, record.tier, record.promptTokens, record.completionTokens,
-            record.cachedTokens, record.cacheWriteTokens, record.reasoningTokens, record.cost.value, record.priceDate, record.latencyMs,
-            record.ttftMs, record.status, record.error, record.stream, record.estimated, record.cancelled,
-        ]
     }
 
     /// The ledger's columns in the order ``record(_:)`` reads them.

@@ -173,6 +173,32 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.allCases)
+    func everyLedgerFieldReadsBackAsItWasWritten(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let full = LedgerRecord(
+                id: "req_full", created: Fixture.date(1_234.567), accountID: "a", keyID: "k", requestedModel: "auto", model: "openai/gpt-4.1",
+                provider: "openai", upstreamModel: "gpt-4.1-2025-04-14", attempts: [.init(model: "x/y", provider: "x", outcome: "503 \"busy\"")],
+                route: "openai/gpt-4.1 score=1.20 cost=3.40u$ eta=0.56s; ünïcödé ✓", tier: "coding", promptTokens: 12, completionTokens: 34,
+                cachedTokens: 5, cacheWriteTokens: 6, reasoningTokens: 7, cost: Picodollars(Int64.max - 1), priceDate: "2026-11-01",
+                latencyMs: 89, ttftMs: 10, status: 502, error: "upstream_error", stream: true, estimated: true, cancelled: true
+            )
+            // Empty strings stay text, absent values stay absent.
+            let sparse = LedgerRecord(
+                id: "req_sparse", created: Fixture.date(1_000), accountID: "a", keyID: "", requestedModel: "", model: nil, provider: nil,
+                upstreamModel: nil, route: "", tier: nil, cost: Picodollars(-3), priceDate: nil, ttftMs: nil, error: nil
+            )
+            #expect(try await store.appendLedger([full, sparse]) == 2)
+            let stored = try await store.usage(UsageQuery(limit: 10))
+            for expected in [full, sparse] {
+                var read = try #require(stored.first { $0.id == expected.id })
+                #expect(Fixture.sameToTheMillisecond(read.created, expected.created))
+                read.created = expected.created
+                #expect(read == expected)
+            }
+        }
+    }
+
+    @Test(arguments: StoreBackend.allCases)
     func appendLedgerStoresEachRecordOnceAndChargesOnlyPrepaidAccounts(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
             try await store.insertAccount(Account(id: "prepaid", name: "P", prepaid: true, balance: Picodollars(10_000)))
