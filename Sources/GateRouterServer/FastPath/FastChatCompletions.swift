@@ -72,14 +72,26 @@ final class FastChatCompletions: Sendable {
 
     /// Whether a request head is worth collecting: the chat route with a bearer key and no browser origin.
     func mayAnswer(_ head: HTTPRequest) -> Bool {
-        head.method == .post && head.path == Self.path && head.headerFields[.authorization] != nil && head.headerFields[.origin] == nil
-            && head.headerFields[.expect] == nil
+        // `contains`, not the subscript: the subscript joins every value of the name into a new string.
+        head.method == .post && head.path == Self.path && head.headerFields.contains(.authorization) && !head.headerFields.contains(.origin)
+            && !head.headerFields.contains(.expect)
+    }
+
+    /// The value of the one field called `name`; nil when there is none or more than one (Hummingbird answers those).
+    /// Reads it in place, where `HTTPFields`' subscript would join the values into a new string.
+    static func onlyValue(of name: HTTPField.Name, in fields: HTTPFields) -> String? {
+        var found: String?
+        for field in fields where field.name == name {
+            guard found == nil else { return nil }
+            found = field.value
+        }
+        return found
     }
 
     /// A request this path can answer exactly like the controller, or nil when Hummingbird should answer it.
     private func candidate(_ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop) -> (Request, requestBytes: Int, hedging: Bool)? {
         let start = ContinuousClock.now
-        guard let key = APIKeyAuthMiddleware.presentedKey(authorization: head.headerFields[.authorization]),
+        guard let key = APIKeyAuthMiddleware.presentedKey(authorization: Self.onlyValue(of: .authorization, in: head.headerFields)),
               let identity = authCache.authenticate(key), !identity.key.isExpired(at: Date()), !identity.account.suspended
         else { return nil }
         let bytes = Array(body.readableBytesView)
@@ -93,7 +105,8 @@ final class FastChatCompletions: Sendable {
             id: requestIDs.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, routeSummary: plan.decision?.summary,
             strictParams: account.strictParams, report: RequestReport(), loop: loop,
             client: RequestLogMiddleware.clientAddress(
-                forwardedFor: head.headerFields[.xForwardedFor], peer: peer, trustForwardedHeaders: trustForwardedHeaders
+                // Read only when trusted: it is a joined copy of every hop.
+                forwardedFor: trustForwardedHeaders ? head.headerFields[.xForwardedFor] : nil, peer: peer, trustForwardedHeaders: trustForwardedHeaders
             )
         )
         return (request, bytes.count, account.routing.hedgingPercent > 0)
