@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import GateRouterCatalog
-import GateRouterProviders
+@testable import GateRouterProviders
 import GateRouterWire
 import NIOCore
 import Testing
@@ -23,6 +23,37 @@ import Testing
         #expect(events.count == 2)
         #expect(events.first == .usage(Usage(promptTokens: 3, completionTokens: 2)), "usage first: the gateway adds the cost to the chunk that follows")
         #expect(events.last == .chunk(Array(#"{"model":"m/x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#.utf8)))
+    }
+
+    /// Chunks as servers write them: spacing, key order, duplicates, escapes, usage placements and finish reasons.
+    static let varietyOfChunks = [
+        #"{"id":"1","model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}"#,
+        #"{ "id" : "2" , "object":"chat.completion.chunk", "model" : "x", "choices" : [ { "delta" : { "content" : "a, \"b\" ✓" } } ] }"#,
+        #"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"model":"x","usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+        #"{"model":"x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+        #"{"model":"x","choices":[{"finish_reason":null,"delta":{"content":"finish_reason"}}]}"#,
+        #"{"model":"first","model":"second","usage":null,"choices":[{"delta":{"role":"assistant"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#,
+        #"{"mod\u0065l":"escaped key","choices":[{"delta":{"content":"e"}}]}"#,
+        #"{"id":"no model","choices":[{"delta":{"content":"z"}}],"system_fingerprint":"fp_1"}"#,
+        #"{}"#,
+        "\u{FEFF}" + #"{"model":"bom","choices":[{"delta":{"content":"b"}}]}"#,
+    ]
+
+    @Test(arguments: [false, true])
+    func chunksRewrittenInPlaceMatchTheFieldByFieldRewrite(forwardUsage: Bool) throws {
+        for chunk in Self.varietyOfChunks {
+            var inPlace = OpenAIChunkTranscoder(modelID: "p/m-1", provider: "p", forwardUsage: forwardUsage)
+            var byFields = OpenAIChunkTranscoder(modelID: "p/m-1", provider: "p", forwardUsage: forwardUsage)
+            let fast = try inPlace.transcode(event(chunk))
+            let reference = try byFields.transcodeByFields(event(chunk))
+            #expect(fast == reference, "\(chunk)")
+            // Both see the same finish reasons and usage, so they agree on whether the stream ended whole.
+            #expect((try? inPlace.finish()) == (try? byFields.finish()), "\(chunk)")
+        }
+        // The rewrite changes only `model`: every other byte of a spaced chunk stays as written.
+        var transcoder = OpenAIChunkTranscoder(modelID: "p/m-1", provider: "p", forwardUsage: forwardUsage)
+        let events = try transcoder.transcode(event(Self.varietyOfChunks[1]))
+        #expect(events == [.chunk(Array(#"{"id":"2","object":"chat.completion.chunk","model":"p/m-1","choices":[ { "delta" : { "content" : "a, \"b\" ✓" } } ]}"#.utf8))])
     }
 
     @Test func inBandErrorsAndTruncationThrow() throws {

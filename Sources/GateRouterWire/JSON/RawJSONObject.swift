@@ -96,6 +96,27 @@ public struct RawJSONObject: Sendable, Equatable {
     }
 }
 
+extension RawJSONObject {
+    /// Where one top-level member sits in the bytes it was scanned from.
+    public struct MemberSpan: Sendable, Equatable {
+        /// The key as written, quotes included.
+        public var key: Range<Int>
+        /// The value's raw JSON text, without surrounding whitespace.
+        public var value: Range<Int>
+    }
+
+    /// The top-level members of a JSON object by position, checked as ``init(parsing:)`` checks them but with no key
+    /// or value copied: for rewriting a field or two of many small objects (a stream's chunks).
+    /// - Throws: ``RawJSONError`` when the bytes are not a single JSON object.
+    public static func memberSpans(of bytes: [UInt8]) throws(RawJSONError) -> [MemberSpan] {
+        var spans: [MemberSpan] = []
+        spans.reserveCapacity(8)
+        var scanner = Scanner(bytes: bytes)
+        try scanner.scanMembers { key, value in spans.append(MemberSpan(key: key, value: value)) }
+        return spans
+    }
+}
+
 /// Why a body could not be split into a JSON object.
 public struct RawJSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String
@@ -111,6 +132,16 @@ extension RawJSONObject {
         init(bytes: [UInt8]) { self.bytes = bytes }
 
         mutating func scanObjectFields() throws(RawJSONError) -> [Field] {
+            let bytes = self.bytes
+            var fields: [Field] = []
+            try scanMembers { key, value throws(RawJSONError) in
+                fields.append(Field(key: try Self.decodeKey(bytes[key], endingAt: key.upperBound), value: Array(bytes[value])))
+            }
+            return fields
+        }
+
+        /// Walks the object's top-level members in order: each key's range (quotes included) and its value's range.
+        mutating func scanMembers(_ visit: (Range<Int>, Range<Int>) throws(RawJSONError) -> Void) throws(RawJSONError) {
             skipWhitespace()
             if index < bytes.count, bytes[index] == 0xEF { index += 3 }  // UTF-8 byte order mark
             skipWhitespace()
@@ -118,32 +149,31 @@ extension RawJSONObject {
                 throw fail("the body must be a JSON object")
             }
             index += 1
-            var fields: [Field] = []
             skipWhitespace()
             if peek() == UInt8(ascii: "}") {
                 index += 1
                 try expectEnd()
-                return fields
+                return
             }
             while true {
                 skipWhitespace()
                 let keyStart = index
                 try skipString()
-                let key = try decodeKey(bytes[keyStart..<index])
+                let key = keyStart..<index
                 skipWhitespace()
                 guard peek() == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
                 index += 1
                 skipWhitespace()
                 let valueStart = index
                 try skipValue(depth: 0)
-                fields.append(Field(key: key, value: Array(bytes[valueStart..<index])))
+                try visit(key, valueStart..<index)
                 skipWhitespace()
                 switch peek() {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "}"):
                     index += 1
                     try expectEnd()
-                    return fields
+                    return
                 default: throw fail("expected ',' or '}' after a value")
                 }
             }
@@ -167,10 +197,10 @@ extension RawJSONObject {
             }
         }
 
-        private func decodeKey(_ raw: ArraySlice<UInt8>) throws(RawJSONError) -> String {
+        static func decodeKey(_ raw: ArraySlice<UInt8>, endingAt offset: Int) throws(RawJSONError) -> String {
             let inner = raw.dropFirst().dropLast()
             if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
-            guard let key = try? JSONDecoder().decode(String.self, from: Data(raw)) else { throw fail("invalid key") }
+            guard let key = try? JSONDecoder().decode(String.self, from: Data(raw)) else { throw RawJSONError(description: "invalid key", offset: offset) }
             return key
         }
 
