@@ -115,12 +115,21 @@ for c in 1 64 256; do
   run_wrk gaterouter stream "$c" http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-stream.json" "$KEY" "$GATEWAY_PID"
 done
 # `auto` against the fixed model it picks for this prompt (same upstream, same answer): the difference is routing's.
+# `auto` ranks every configured provider by price and live latency, so under load it can move to the streaming mocks
+# (another upstream, a longer answer) and the rows would compare upstreams, not routing. For these two rows the
+# account's routing may pick only OpenAI models, which nginx answers, and the models that did answer are recorded.
+settings() { curl -s -X PATCH http://127.0.0.1:18090/api/v1/settings -H "authorization: Bearer $KEY" -H 'content-type: application/json' -d "$1" >/dev/null; }
+models_answered() { sleep 1; curl -s "http://127.0.0.1:18090/api/v1/usage?group_by=model" -H "authorization: Bearer $KEY"; }
+settings '{"allowed_providers":["openai"]}'
 AUTO_MODEL=$(curl -s -D - -o /dev/null http://127.0.0.1:18090/openai/v1/chat/completions -H "authorization: Bearer $KEY" \
   -H 'content-type: application/json' --data-binary @"$WORK/gateway-auto.json" | awk 'tolower($1) == "x-gaterouter-model:" {print $2}' | tr -d '\r')
 echo "  auto picks $AUTO_MODEL for the benchmark prompt" >&2
 body "$AUTO_MODEL" false >"$WORK/gateway-auto-fixed.json"
 run_wrk gaterouter-auto-model json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto-fixed.json" "$KEY" "$GATEWAY_PID"
+MODELS_BEFORE_AUTO=$(models_answered)
 run_wrk gaterouter-auto json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto.json" "$KEY" "$GATEWAY_PID"
+MODELS_AFTER_AUTO=$(models_answered)
+settings '{"allowed_providers":[]}'
 
 # The naive design for reference (Hummingbird + AsyncHTTPClient, collect and forward, nothing else): what the two
 # frameworks cost before the gateway does any work of its own.
@@ -170,9 +179,18 @@ done
 # --- Report ----------------------------------------------------------------------------------------------------------
 mkdir -p bench/results
 OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"
-python3 - "$RESULTS" "$OUT" "$TTFB_DIRECT" "$TTFB_GATEWAY" "$HOLD" "$GATEWAY_IDLE_RSS" "$GATEWAY_PEAK_RSS" "$DURATION" <<'PY'
+python3 - "$RESULTS" "$OUT" "$TTFB_DIRECT" "$TTFB_GATEWAY" "$HOLD" "$GATEWAY_IDLE_RSS" "$GATEWAY_PEAK_RSS" "$DURATION" \
+  "$MODELS_BEFORE_AUTO" "$MODELS_AFTER_AUTO" <<'PY'
 import json, os, platform, sys
-results_file, out, ttfb_direct, ttfb_gateway, hold, idle_rss, peak_rss, duration = sys.argv[1:]
+results_file, out, ttfb_direct, ttfb_gateway, hold, idle_rss, peak_rss, duration, models_before, models_after = sys.argv[1:]
+def answered(text):
+    try:
+        return {group["group"]: group["requests"] for group in json.loads(text)["data"]}
+    except (ValueError, KeyError, TypeError):
+        return {}
+before, after = answered(models_before), answered(models_after)
+# Which models answered the `auto` row (ledger counts after it minus before it).
+auto_answered_by = {model: count - before.get(model, 0) for model, count in after.items() if count > before.get(model, 0)}
 rows = [json.loads(line) for line in open(results_file)]
 def find(path, mode, c):
     return next((r for r in rows if r["path"] == path and r["mode"] == mode and r["connections"] == c), None)
@@ -205,10 +223,12 @@ summary = {
     "duration_s": int(duration), "rows": rows, "ratios": ratios,
     "stream_ttfb_c1": {"direct": json.loads(ttfb_direct), "gaterouter": json.loads(ttfb_gateway)},
     "gaterouter_hold": json.loads(hold), "gaterouter_rss_mb": {"idle": float(idle_rss), "peak": float(peak_rss)},
+    "auto_answered_by": auto_answered_by,
 }
 print("\nratios:", json.dumps(ratios))
 print("stream TTFB at c=1 (µs):", json.dumps(summary["stream_ttfb_c1"]))
 print("held streams:", hold, f" GateRouter RSS idle {idle_rss} MB, peak {peak_rss} MB")
+print("auto answered by:", json.dumps(auto_answered_by))
 json.dump(summary, open(out, "w"), indent=1)
 print(f"\nwritten to {out}")
 PY
