@@ -5,9 +5,9 @@ import GateRouterStorage
 /// The ledger's INSERT for one batch, bound through SQLite's C API.
 ///
 /// Why not GRDB's statement arguments here: every record's 25 values went through an array of existentials and
-/// their `DatabaseValue` conversions, and the ledger writer (a tenth of the gateway's CPU under load) spent more in
-/// those allocations than in SQLite itself. The values are stored exactly as GRDB stores them (text, 64-bit
-/// integers, booleans as 0 and 1, nil as NULL), so GRDB reads the rows back unchanged.
+/// their `DatabaseValue` conversions, and the ledger writer (with the log writer, a sixth of the gateway's CPU under
+/// load) spent more in those allocations than in SQLite itself. The values are stored exactly as GRDB stores them
+/// (text, 64-bit integers, booleans as 0 and 1, nil as NULL), so GRDB reads the rows back unchanged.
 struct SQLiteLedgerInsert: ~Copyable {
     static let sql = """
         INSERT INTO ledger (id, created_ms, account_id, key_id, requested_model, model, provider, upstream_model, attempts, route, tier,
@@ -38,7 +38,7 @@ struct SQLiteLedgerInsert: ~Copyable {
 
     /// Inserts one record: false when a record with its id is already there (a retried batch).
     func insert(_ record: LedgerRecord) throws -> Bool {
-        sqlite3_reset(statement)
+        // Reset after every step (below), so the statement is ready for new bindings here.
         bind(1, record.id)
         bind(2, Int64(SQLiteStore.milliseconds(record.created)))
         bind(3, record.accountID)

@@ -111,10 +111,18 @@ public final class LoopLocalHTTPPool: Sendable {
         requestHead.headers.replaceOrAdd(name: "host", value: port == 80 ? host : "\(host):\(port)")
         requestHead.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         let request = Request(key: "\(host):\(port)", host: host, port: port, head: requestHead, body: body, timeout: timeout)
+        guard let idle = loops[ObjectIdentifier(loop)] else { return completion(.failure(.connectFailed)) }
+        let limit = configuration.maxIdlePerHost
         let attempt = { @Sendable (reuse: Bool, then: @escaping @Sendable (Exchange, Result<Answer, ExchangeError>) -> Void) in
-            let exchange = Exchange(maxResponseBytes: maxResponseBytes, loop: loop, receiver: receiver, completion: then)
+            let exchange = Exchange(maxResponseBytes: maxResponseBytes, loop: loop, receiver: receiver) { exchange, result in
+                // Back to this loop's idle list when the upstream keeps the connection open, before the caller hears of it.
+                if case .success = result, let connection = exchange.connection, connection.reusable {
+                    idle.value.put(connection, key: request.key, limit: limit)
+                }
+                then(exchange, result)
+            }
             started(exchange)
-            self.start(exchange, on: loop, request: request, reuse: reuse)
+            self.start(exchange, on: loop, idle: idle, request: request, reuse: reuse)
         }
         attempt(true) { first, result in
             // An idle connection the upstream closed just as it was reused, before a byte of answer came back: the
@@ -134,17 +142,7 @@ public final class LoopLocalHTTPPool: Sendable {
         var timeout: TimeAmount
     }
 
-    private func start(_ exchange: Exchange, on loop: any EventLoop, request: Request, reuse: Bool) {
-        guard let idle = loops[ObjectIdentifier(loop)] else {
-            exchange.fail(.connectFailed)
-            return
-        }
-        // Back to this loop's idle list when the upstream keeps the connection open, before the caller hears of it.
-        exchange.beforeCompletion = { [limit = configuration.maxIdlePerHost] exchange in
-            if let connection = exchange.connection, connection.reusable {
-                idle.value.put(connection, key: request.key, limit: limit)
-            }
-        }
+    private func start(_ exchange: Exchange, on loop: any EventLoop, idle: NIOLoopBoundBox<IdleConnections>, request: Request, reuse: Bool) {
         let begin = { @Sendable [configuration, closed] in
             guard !closed.withLockedValue({ $0 }) else {
                 exchange.fail(.connectionClosed)
@@ -257,8 +255,7 @@ public final class Exchange: @unchecked Sendable, NIOScheduledCallbackHandler {
     private(set) var receiver: (any StreamReceiver)?
     /// A 2xx answer whose body goes to `receiver`.
     var streaming = false
-    /// The pool's own step after a success (returning the connection), then the caller's. Both released at the end.
-    var beforeCompletion: ((Exchange) -> Void)?
+    /// Called once when the exchange ends, then released.
     private var completion: ((Exchange, Result<LoopLocalHTTPPool.Answer, LoopLocalHTTPPool.ExchangeError>) -> Void)?
 
     init(
@@ -330,11 +327,8 @@ public final class Exchange: @unchecked Sendable, NIOScheduledCallbackHandler {
         receiver = nil
         timer?.cancel()
         timer = nil
-        let before = beforeCompletion
         let completion = completion
-        beforeCompletion = nil
         self.completion = nil
-        if case .success = result { before?(self) }
         completion?(self, result)
     }
 }
