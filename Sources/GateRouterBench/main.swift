@@ -81,7 +81,14 @@ case "passthrough":
         exit(2)
     }
     try await Passthrough.run(port: port, upstream: arguments[1])
+case "relay":
+    let arguments = Array(CommandLine.arguments.dropFirst(2))
+    guard arguments.count == 2, let port = Int(arguments[0]), let upstreamPort = Int(arguments[1]) else {
+        print("usage: gaterouter-bench relay PORT UPSTREAM_PORT  (upstream on 127.0.0.1)")
+        exit(2)
+    }
+    try await Relay.run(port: port, upstreamHost: "127.0.0.1", upstreamPort: upstreamPort)
 default:
-    print("usage: gaterouter-bench routing|micro|passthrough PORT UPSTREAM_URL")
+    print("usage: gaterouter-bench routing|micro|passthrough PORT UPSTREAM_URL|relay PORT UPSTREAM_PORT")
     exit(2)
 }

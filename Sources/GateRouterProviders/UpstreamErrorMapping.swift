@@ -58,7 +58,8 @@ public enum UpstreamErrorMapping {
         if let error = error as? LoopLocalHTTPPool.ExchangeError {
             switch error {
             case .timedOut, .idleTimeout, .cancelled: return .upstreamTimeout(provider: provider)
-            case .connectFailed, .connectionClosed, .responseTooLarge: return .upstreamUnavailable(provider: provider)
+            case .connectFailed, .connectionClosed, .responseTooLarge, .malformedResponse, .invalidRequest:
+                return .upstreamUnavailable(provider: provider)
             }
         }
         if error is CancellationError { return .upstreamTimeout(provider: provider) }

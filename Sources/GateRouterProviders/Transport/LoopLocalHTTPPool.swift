@@ -47,6 +47,10 @@ public final class LoopLocalHTTPPool: Sendable {
         case idleTimeout
         case responseTooLarge
         case cancelled
+        /// The upstream's answer is not HTTP/1.1 this pool can read.
+        case malformedResponse
+        /// The path or a header would break the request's head (a CR or LF in it).
+        case invalidRequest
     }
 
     private let group: any EventLoopGroup
@@ -107,9 +111,9 @@ public final class LoopLocalHTTPPool: Sendable {
         maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil, started: @escaping @Sendable (Exchange) -> Void = { _ in },
         completion: @escaping @Sendable (Result<Answer, ExchangeError>) -> Void
     ) {
-        var requestHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
-        requestHead.headers.replaceOrAdd(name: "host", value: port == 80 ? host : "\(host):\(port)")
-        requestHead.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        guard let requestHead = Self.requestHead(path: path, host: host, port: port, headers: headers, contentLength: body.readableBytes) else {
+            return completion(.failure(.invalidRequest))
+        }
         let request = Request(key: "\(host):\(port)", host: host, port: port, head: requestHead, body: body, timeout: timeout)
         guard let idle = loops[ObjectIdentifier(loop)] else { return completion(.failure(.connectFailed)) }
         let limit = configuration.maxIdlePerHost
@@ -137,9 +141,50 @@ public final class LoopLocalHTTPPool: Sendable {
         var key: String
         var host: String
         var port: Int
-        var head: HTTPRequestHead
+        var head: ByteBuffer
         var body: ByteBuffer
         var timeout: TimeAmount
+    }
+
+    /// `POST path HTTP/1.1` and its header lines, with `host` and `content-length` set here. Nil when the path or a
+    /// header holds bytes that could end a line early (a header smuggled into the upstream request).
+    static func requestHead(path: String, host: String, port: Int, headers: HTTPHeaders, contentLength: Int) -> ByteBuffer? {
+        func isSafe(_ text: String) -> Bool {
+            !text.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }
+        }
+        func isToken(_ name: String) -> Bool {
+            !name.isEmpty && name.utf8.allSatisfy { $0 > 32 && $0 < 127 && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }
+        }
+        func isNamed(_ name: String, _ lowercase: StaticString) -> Bool {
+            name.utf8.count == lowercase.utf8CodeUnitCount
+                && lowercase.withUTF8Buffer { expected in
+                    zip(name.utf8, expected).allSatisfy { ($0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0) == $1 }
+                }
+        }
+        guard isSafe(path), !path.utf8.contains(UInt8(ascii: " ")), isSafe(host) else { return nil }
+        var head = ByteBuffer()
+        head.reserveCapacity(160 + path.utf8.count + host.utf8.count + headers.count * 48)
+        head.writeStaticString("POST ")
+        head.writeString(path)
+        head.writeStaticString(" HTTP/1.1\r\nhost: ")
+        head.writeString(host)
+        if port != 80 {
+            head.writeStaticString(":")
+            head.writeString(String(port))
+        }
+        head.writeStaticString("\r\ncontent-length: ")
+        head.writeString(String(contentLength))
+        head.writeStaticString("\r\n")
+        for (name, value) in headers {
+            guard isToken(name), isSafe(value) else { return nil }
+            if isNamed(name, "host") || isNamed(name, "content-length") { continue }
+            head.writeString(name)
+            head.writeStaticString(": ")
+            head.writeString(value)
+            head.writeStaticString("\r\n")
+        }
+        head.writeStaticString("\r\n")
+        return head
     }
 
     private func start(_ exchange: Exchange, on loop: any EventLoop, idle: NIOLoopBoundBox<IdleConnections>, request: Request, reuse: Bool) {
@@ -181,7 +226,6 @@ public final class LoopLocalHTTPPool: Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
                 }
             }
@@ -205,16 +249,16 @@ final class Connection {
 
     var reusable: Bool { channel.isActive && handler.keepAlive && handler.current == nil }
 
-    func send(_ exchange: Exchange, head: HTTPRequestHead, body: ByteBuffer) {
+    func send(_ exchange: Exchange, head: ByteBuffer, body: ByteBuffer) {
         guard !exchange.isFinished else {
             // Timed out or cancelled while connecting: the fresh connection can still serve the next exchange.
             return
         }
         exchange.connection = self
         handler.start(exchange)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        // Head and body go out in one `writev`; the body is not copied.
+        channel.write(head, promise: nil)
+        channel.writeAndFlush(body, promise: nil)
     }
 }
 
@@ -333,12 +377,16 @@ public final class Exchange: @unchecked Sendable, NIOScheduledCallbackHandler {
     }
 }
 
-/// Collects one HTTP/1.1 answer at a time into a single buffer.
+/// Reads one HTTP/1.1 answer at a time (see ``HTTP1ResponseParser``) and collects it into a single buffer, or hands a
+/// streamed 2xx body to the exchange's receiver.
 final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     var current: Exchange?
     var keepAlive = true
+    private var parser = HTTP1ResponseParser()
+    /// Bytes of a head or line that has not arrived whole.
+    private var pending: ByteBuffer?
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
 
@@ -350,13 +398,43 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let exchange = current else { return }
+        var input = unwrapInboundIn(data)
+        guard current != nil else {
+            // Bytes nobody asked for: the connection's framing cannot be trusted any more.
+            keepAlive = false
+            context.close(promise: nil)
+            return
+        }
+        if var carried = pending {
+            pending = nil
+            carried.writeBuffer(&input)
+            input = carried
+        }
+        do {
+            while let part = try parser.next(&input) {
+                guard let exchange = current else {
+                    keepAlive = false
+                    context.close(promise: nil)
+                    return
+                }
+                received(part, for: exchange, context: context)
+            }
+        } catch {
+            keepAlive = false
+            current?.fail(.malformedResponse)
+            context.close(promise: nil)
+            return
+        }
+        if input.readableBytes > 0 { pending = input }
+    }
+
+    private func received(_ part: HTTP1ResponseParser.Part, for exchange: Exchange, context: ChannelHandlerContext) {
         exchange.lastActivity = .now()
-        switch unwrapInboundIn(data) {
+        switch part {
         case .head(let responseHead):
             exchange.answerStarted = true
             head = responseHead
-            keepAlive = responseHead.isKeepAlive
+            keepAlive = parser.keepAlive
             if let receiver = exchange.receiver, (200..<300).contains(responseHead.status.code) {
                 exchange.streaming = true
                 receiver.received(head: responseHead)
@@ -376,8 +454,11 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             current = nil
+            self.head = nil
+            let body = body ?? ByteBuffer()
+            self.body = nil
             if !keepAlive { context.close(promise: nil) }
-            exchange.succeed(.init(status: Int(head.status.code), headers: head.headers, body: body ?? ByteBuffer()))
+            exchange.succeed(.init(status: Int(head.status.code), headers: head.headers, body: body))
         }
     }
 
@@ -388,6 +469,10 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         keepAlive = false
+        // An answer framed by the connection's close ends here; any other is cut short.
+        if parser.connectionClosed(), let exchange = current {
+            received(.end, for: exchange, context: context)
+        }
         current?.fail(.connectionClosed)
         context.fireChannelInactive()
     }
