@@ -20,24 +20,55 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderFieldSize = 80 * 1024
-            limits.maxHeaderListSize = 80 * 1024
-            limits.maxHeaderFieldCount = 1000
             let pipeline = channel.pipeline.syncOperations
+            if let fastPath {
+                // The fast path reads the connection first; Hummingbird's handlers go in behind it once a request
+                // needs them (usually never, for a client of the chat route only).
+                let front = FastHTTP1Front(engine: fastPath, peer: channel.remoteAddress, idleTimeout: idleTimeout.map(TimeAmount.init)) { context in
+                    try Self.addHTTPHandlers(
+                        to: context.pipeline.syncOperations, after: context.handler, idleTimeout: idleTimeout, fastPath: fastPath, peer: channel.remoteAddress,
+                        logger: logger
+                    )
+                }
+                try pipeline.addHandler(front)
+            } else {
+                try Self.addHTTPHandlers(to: pipeline, after: nil, idleTimeout: idleTimeout, fastPath: nil, peer: nil, logger: logger)
+            }
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    /// HTTP1Channel's own handlers, in its order with its limits, plus ``FastChatHandler`` (for fast-path requests on
+    /// a connection Hummingbird reads) after the connection-state handler.
+    static func addHTTPHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations, after front: (any ChannelHandler)?, idleTimeout: Duration?, fastPath: FastChatCompletions?,
+        peer: SocketAddress?, logger: Logger
+    ) throws {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = 80 * 1024
+        limits.maxHeaderListSize = 80 * 1024
+        limits.maxHeaderFieldCount = 1000
+        var handlers: [any ChannelHandler] = [
+            HTTP1ToHTTPServerCodec(secure: false), HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger),
+        ]
+        if let fastPath { handlers.append(FastChatHandler(engine: fastPath, peer: peer)) }
+        func addCodec(at position: ChannelPipeline.SynchronousOperations.Position) throws {
             try pipeline.configureHTTPServerPipeline(
+                position: position,
                 withPipeliningAssistance: false,  // requests are answered in order by the handlers below
                 withErrorHandling: false,
                 withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: limits
             )
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
-            if let fastPath {
-                try pipeline.addHandler(FastChatHandler(engine: fastPath, peer: channel.remoteAddress))
-            }
-            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+        if let front {
+            // Each group keeps its order right after `front`: the handlers first, then the codec in front of them.
+            try pipeline.addHandlers(handlers, position: .after(front))
+            try addCodec(at: .after(front))
+        } else {
+            try addCodec(at: .last)
+            try pipeline.addHandlers(handlers, position: .last)
         }
     }
 
