@@ -197,7 +197,7 @@ struct HTTP1ResponseParser {
         while let line = lines.next() {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { throw .malformed("bad header line") }
             let name = line[line.startIndex..<colon]
-            guard name.allSatisfy(isTokenByte) else { throw .malformed("bad header name") }
+            guard name.allSatisfy(HTTPSyntax.isTokenByte) else { throw .malformed("bad header name") }
             let value = trimmed(line[(colon + 1)...])
             guard !value.contains(Self.lf) else { throw .malformed("bare LF in a header") }
             if equalsIgnoringCase(name, "content-length") {
@@ -260,13 +260,6 @@ struct HTTP1ResponseParser {
         }
         guard digits > 0 else { throw .malformed("bad chunk size") }
         return size
-    }
-
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
     }
 
     private static func trimmed(_ value: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {

@@ -153,7 +153,7 @@ public final class LoopLocalHTTPPool: Sendable {
             !text.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }
         }
         func isToken(_ name: String) -> Bool {
-            !name.isEmpty && name.utf8.allSatisfy { $0 > 32 && $0 < 127 && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }
+            !name.isEmpty && name.utf8.allSatisfy(HTTPSyntax.isTokenByte)
         }
         func isNamed(_ name: String, _ lowercase: StaticString) -> Bool {
             name.utf8.count == lowercase.utf8CodeUnitCount

@@ -1,3 +1,4 @@
+import GateRouterProviders
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
@@ -190,7 +191,7 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
                 while valueEnd > valueStart, line[valueEnd - 1] == UInt8(ascii: " ") || line[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
                 let value = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
                 let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
-                guard !value.contains(UInt8(ascii: "\n")), name.allSatisfy(Self.isTokenByte) else { return nil }
+                guard !value.contains(UInt8(ascii: "\n")), name.allSatisfy(HTTPSyntax.isTokenByte) else { return nil }
                 switch Self.field(named: name) {
                 case .contentLength:
                     guard bodyLength == nil, !value.isEmpty, value.count <= 12,
@@ -250,13 +251,6 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
         case 15 where named("x-forwarded-for"): return .read(.xForwardedFor)
         case 17 where named("transfer-encoding"): return .refused
         default: return .other
-        }
-    }
-
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
     }
 
