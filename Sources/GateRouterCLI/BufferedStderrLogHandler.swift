@@ -27,7 +27,11 @@ final class LogWriter: Sendable {
         thread.start()
     }
 
-    func append(level: Logger.Level, label: String, metadata: String, source: String, message: String) {
+    /// Appends one line: the timestamp, `level label:`, the metadata as `key=value` pairs in key order, `[source]` and
+    /// the message. Written straight into the shared buffer, so a line costs no string of its own.
+    func append(level: Logger.Level, label: String, metadata: Logger.Metadata, source: String, message: String) {
+        // Key order without `String`'s Unicode comparison: the keys are ASCII, where byte order is the same.
+        let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let now = Date().timeIntervalSince1970
         let large = state.withLock { state -> Bool in
             let second = Int(now)
@@ -36,7 +40,27 @@ final class LogWriter: Sendable {
                 state.stamp = Self.timestamp(second)
             }
             state.buffer.append(contentsOf: state.stamp.utf8)
-            state.buffer.append(contentsOf: " \(level) \(label):\(metadata.isEmpty ? "" : " " + metadata) [\(source)] \(message)\n".utf8)
+            state.buffer.append(UInt8(ascii: " "))
+            state.buffer.append(contentsOf: level.rawValue.utf8)
+            state.buffer.append(UInt8(ascii: " "))
+            state.buffer.append(contentsOf: label.utf8)
+            state.buffer.append(UInt8(ascii: ":"))
+            for key in keys {
+                guard let value = metadata[key] else { continue }
+                state.buffer.append(UInt8(ascii: " "))
+                state.buffer.append(contentsOf: key.utf8)
+                state.buffer.append(UInt8(ascii: "="))
+                switch value {
+                case .string(let string): state.buffer.append(contentsOf: string.utf8)
+                case .stringConvertible(let convertible): state.buffer.append(contentsOf: convertible.description.utf8)
+                default: state.buffer.append(contentsOf: value.description.utf8)
+                }
+            }
+            state.buffer.append(contentsOf: " [".utf8)
+            state.buffer.append(contentsOf: source.utf8)
+            state.buffer.append(contentsOf: "] ".utf8)
+            state.buffer.append(contentsOf: message.utf8)
+            state.buffer.append(UInt8(ascii: "\n"))
             return state.buffer.count > 64 << 10
         }
         if large { wake.signal() }
@@ -114,32 +138,16 @@ struct BufferedStderrLogHandler: LogHandler {
 
     private func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String) {
         let provided = metadataProvider?.get() ?? [:]
-        let text: String
+        let merged: Logger.Metadata
         if metadata.isEmpty, provided.isEmpty {
             // The request log line: only its own metadata, so no merged copy.
-            text = Self.pretty(explicit ?? [:])
+            merged = explicit ?? [:]
         } else {
-            var merged = metadata
-            if !provided.isEmpty { merged.merge(provided) { $1 } }
-            if let explicit, !explicit.isEmpty { merged.merge(explicit) { $1 } }
-            text = Self.pretty(merged)
+            var all = metadata
+            if !provided.isEmpty { all.merge(provided) { $1 } }
+            if let explicit, !explicit.isEmpty { all.merge(explicit) { $1 } }
+            merged = all
         }
-        writer.append(level: level, label: label, metadata: text, source: source, message: message.description)
-    }
-
-    static func pretty(_ metadata: Logger.Metadata) -> String {
-        var text = ""
-        text.reserveCapacity(metadata.count * 24)
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            if !text.isEmpty { text.append(" ") }
-            text.append(key)
-            text.append("=")
-            switch value {
-            case .string(let string): text.append(string)
-            case .stringConvertible(let convertible): text.append(convertible.description)
-            default: text.append(value.description)
-            }
-        }
-        return text
+        writer.append(level: level, label: label, metadata: merged, source: source, message: message.description)
     }
 }

@@ -112,6 +112,14 @@ import Testing
         for line in requestLines {
             #expect(line.contains(" info gaterouter: ") && line.contains("gr.status=200") && line.contains("gr.key.id=key_"), "\(line)")
             #expect(!line.contains(key), "never the key")
+            // `<timestamp> info gaterouter: k=v k=v … [GateRouterServer] request`, the keys in order.
+            let stamp = line.prefix(24)
+            #expect(stamp.count == 24 && stamp.hasSuffix("+0000") && stamp.dropFirst(10).hasPrefix("T"), "\(line)")
+            if let start = line.range(of: " info gaterouter: "), let end = line.range(of: " [GateRouterServer] request") {
+                let pairs = line[start.upperBound..<end.lowerBound].split(separator: " ")
+                let keys = pairs.map { String($0.prefix { $0 != "=" }) }
+                #expect(pairs.allSatisfy { $0.contains("=") } && keys == keys.sorted() && keys.contains("gr.duration_ms"), "\(line)")
+            }
         }
 
         // The key is printed once: a second start on the same data folder does not print a new one.
