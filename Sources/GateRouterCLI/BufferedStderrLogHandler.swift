@@ -30,8 +30,8 @@ final class LogWriter: Sendable {
     /// Appends one line: the timestamp, `level label:`, the metadata as `key=value` pairs in key order, `[source]` and
     /// the message. Written straight into the shared buffer, so a line costs no string of its own.
     func append(level: Logger.Level, label: String, metadata: Logger.Metadata, source: String, message: String) {
-        // Key order without `String`'s Unicode comparison: the keys are ASCII, where byte order is the same.
-        let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // `<` on strings: keys of up to 15 ASCII bytes are compared in their inline form, faster than any byte loop.
+        let keys = metadata.keys.sorted(by: <)
         let now = Date().timeIntervalSince1970
         let large = state.withLock { state -> Bool in
             let second = Int(now)
