@@ -2,7 +2,8 @@
 # The performance benchmark: the same load, on loopback, straight to a fast upstream (the floor), through GateRouter
 # (release build) and through LiteLLM's proxy (best of 1 and 2 workers), non-streaming and streaming, at concurrency
 # 1, 64 and 256; then streaming time to first byte and 2,000 concurrent streams held open. A naive Hummingbird +
-# AsyncHTTPClient passthrough (`gaterouter-bench passthrough`) runs the JSON load too, as the frameworks' own cost.
+# AsyncHTTPClient passthrough (`gaterouter-bench passthrough`) runs the JSON load too, as the frameworks' own cost,
+# and so does a byte relay on SwiftNIO (`gaterouter-bench relay`), the floor of any NIO proxy.
 #
 #   bash scripts/bench.sh            # one pass, about 6 minutes after the release build and the one-time installs
 #   BENCH_DURATION=5 bash scripts/bench.sh
@@ -142,6 +143,17 @@ for c in 1 64; do
 done
 kill "$NAIVE_PID" 2>/dev/null || true
 
+# The floor of any SwiftNIO proxy here: bytes copied between a client connection and its own upstream connection,
+# nothing parsed. The gap between it and GateRouter is the gateway's own work (HTTP, JSON, auth, routing, metering).
+"$ROOT/.build/release/gaterouter-bench" relay 18093 18080 >/dev/null 2>&1 &
+RELAY_PID=$!
+PIDS+=($RELAY_PID)
+wait_for_port 18093
+for c in 1 64; do
+  run_wrk nio-relay json "$c" http://127.0.0.1:18093/v1/chat/completions "$WORK/direct-json.json" "" "$RELAY_PID"
+done
+kill "$RELAY_PID" 2>/dev/null || true
+
 echo "streaming time to first byte at concurrency 1..." >&2
 TTFB_DIRECT=$(python3 bench/probe.py ttfb http://127.0.0.1:18081/v1/chat/completions "$WORK/direct-stream.json" "" 300)
 TTFB_GATEWAY=$(python3 bench/probe.py ttfb http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-stream.json" "$KEY" 300)
@@ -215,6 +227,9 @@ for mode in ("json", "stream"):
         naive = find("naive-passthrough", mode, c)
         if gateway and naive:
             ratios[f"{mode}_c{c}_gaterouter_over_naive_passthrough"] = round(gateway["rps"] / naive["rps"], 2)
+        relay = find("nio-relay", mode, c)
+        if gateway and relay:
+            ratios[f"{mode}_c{c}_gaterouter_over_nio_relay"] = round(gateway["rps"] / relay["rps"], 3)
 auto, fixed = find("gaterouter-auto", "json", 64), find("gaterouter-auto-model", "json", 64)
 if auto and fixed:
     ratios["json_c64_auto_over_fixed"] = round(auto["rps"] / fixed["rps"], 3)
