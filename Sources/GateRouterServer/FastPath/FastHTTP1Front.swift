@@ -275,9 +275,13 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
     // MARK: - Writing answers
 
     private func write(_ answer: FastChatCompletions.Answer, context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(Self.encode(answer.head, chunked: false, allocator: context.channel.allocator)), promise: nil)
+        // Head and body in one buffer: one write through the channel instead of two, for the price of copying a
+        // body of a few hundred bytes.
+        var body = answer.body
+        var bytes = Self.encode(answer.head, chunked: false, allocator: context.channel.allocator, reserving: body.readableBytes)
+        bytes.writeBuffer(&body)
         let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(answer.body), promise: written)
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: written)
         written.futureResult.whenComplete { outcome in
             if case .failure = outcome { answer.written(false) } else { answer.written(true) }
         }
@@ -303,8 +307,8 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
     }
 
     /// `HTTP/1.1 <status>` and the header lines; a head without `Content-Length` announces chunked transfer coding.
-    static func encode(_ head: HTTPResponse, chunked: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 512)
+    static func encode(_ head: HTTPResponse, chunked: Bool, allocator: ByteBufferAllocator, reserving bodyBytes: Int = 0) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 512 + bodyBytes)
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(head.status.code))
         buffer.writeStaticString(" ")
@@ -333,12 +337,14 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
     func writeBody(_ body: ByteBuffer) {
         guard let context, body.readableBytes > 0 else { return }
         if chunked {
-            var size = context.channel.allocator.buffer(capacity: 12)
-            size.writeString(String(body.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(size), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+            // One buffer per chunk: the events are small, and copying one is cheaper than three writes.
+            var body = body
+            var chunk = context.channel.allocator.buffer(capacity: body.readableBytes + 12)
+            chunk.writeString(String(body.readableBytes, radix: 16))
+            chunk.writeStaticString("\r\n")
+            chunk.writeBuffer(&body)
+            chunk.writeStaticString("\r\n")
+            context.writeAndFlush(wrapOutboundOut(chunk), promise: nil)
         } else {
             context.writeAndFlush(wrapOutboundOut(body), promise: nil)
         }
