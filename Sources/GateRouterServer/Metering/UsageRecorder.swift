@@ -131,9 +131,17 @@ public final class UsageRecorder: Service, Sendable {
             enum Step { case batch([LedgerRecord], [CheckedContinuation<Void, Never>]), finished, wait }
             let step = state.withLock { state -> Step in
                 if !state.queue.isEmpty {
-                    let count = min(batchSize, state.queue.count)
-                    let batch = Array(state.queue.prefix(count))
-                    state.queue.removeFirst(count)
+                    let batch: [LedgerRecord]
+                    if state.queue.count <= batchSize {
+                        // The usual case: take the whole queue without copying a record, and give the producers an
+                        // empty one as large, so that refilling it does not grow (and move) it step by step.
+                        batch = state.queue
+                        state.queue = []
+                        state.queue.reserveCapacity(batch.count)
+                    } else {
+                        batch = Array(state.queue.prefix(batchSize))
+                        state.queue.removeFirst(batchSize)
+                    }
                     let producers = state.waitingProducers
                     state.waitingProducers.removeAll()
                     return .batch(batch, producers)
