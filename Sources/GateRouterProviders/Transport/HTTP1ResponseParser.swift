@@ -125,20 +125,8 @@ struct HTTP1ResponseParser {
 
     /// Reads a whole head. Nil when incomplete; `.some(nil)` for an interim 1xx head, skipped.
     private mutating func readHead(_ buffer: inout ByteBuffer) throws(ParseError) -> HTTPResponseHead?? {
-        let (found, headLength) = buffer.withUnsafeReadableBytes { bytes -> (Bool, Int) in
-            var index = 0
-            // Find CRLF CRLF.
-            while index + 3 < bytes.count {
-                if bytes[index + 3] != Self.lf {
-                    index += bytes[index + 3] == Self.cr ? 1 : 4
-                    continue
-                }
-                if bytes[index] == Self.cr, bytes[index + 1] == Self.lf, bytes[index + 2] == Self.cr { return (true, index + 4) }
-                index += 1
-            }
-            return (false, 0)
-        }
-        guard found else {
+        let headLength = buffer.withUnsafeReadableBytes(HTTPSyntax.headLength)
+        guard let headLength else {
             if buffer.readableBytes > maxHeadBytes { throw .headTooLarge }
             return nil
         }
@@ -200,17 +188,17 @@ struct HTTP1ResponseParser {
             guard name.allSatisfy(HTTPSyntax.isTokenByte) else { throw .malformed("bad header name") }
             let value = trimmed(line[(colon + 1)...])
             guard !value.contains(Self.lf) else { throw .malformed("bare LF in a header") }
-            if equalsIgnoringCase(name, "content-length") {
+            if HTTPSyntax.equalsIgnoringCase(name, "content-length") {
                 guard !value.isEmpty, value.count <= 18, value.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
                     throw .malformed("bad content-length")
                 }
                 let length = value.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
                 if let contentLength, contentLength != length { throw .malformed("conflicting content-length") }
                 contentLength = length
-            } else if equalsIgnoringCase(name, "transfer-encoding") {
+            } else if HTTPSyntax.equalsIgnoringCase(name, "transfer-encoding") {
                 // Chunked must be the last coding; anything else framed by close.
                 chunked = endsWithIgnoringCase(value, "chunked")
-            } else if equalsIgnoringCase(name, "connection") {
+            } else if HTTPSyntax.equalsIgnoringCase(name, "connection") {
                 if containsIgnoringCase(value, "close") { connectionClose = true }
                 if containsIgnoringCase(value, "keep-alive") { connectionKeepAlive = true }
             }
@@ -270,25 +258,16 @@ struct HTTP1ResponseParser {
         return value[start..<end]
     }
 
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-    }
-
-    private static func equalsIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        return lowercase.withUTF8Buffer { expected in zip(bytes, expected).allSatisfy { lowercased($0) == $1 } }
-    }
-
     private static func endsWithIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
         let count = lowercase.utf8CodeUnitCount
         guard bytes.count >= count else { return false }
-        return equalsIgnoringCase(bytes[(bytes.endIndex - count)...], lowercase)
+        return HTTPSyntax.equalsIgnoringCase(bytes[(bytes.endIndex - count)...], lowercase)
     }
 
     private static func containsIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
         let count = lowercase.utf8CodeUnitCount
         guard bytes.count >= count else { return false }
-        for start in bytes.startIndex...(bytes.endIndex - count) where equalsIgnoringCase(bytes[start..<(start + count)], lowercase) {
+        for start in bytes.startIndex...(bytes.endIndex - count) where HTTPSyntax.equalsIgnoringCase(bytes[start..<(start + count)], lowercase) {
             return true
         }
         return false

@@ -13,4 +13,32 @@ public enum HTTPSyntax {
             false
         }
     }
+
+    /// The length of the message head at the front of `bytes`, through the blank line that ends it; nil when that
+    /// line has not arrived yet.
+    public static func headLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var index = 0
+        // Looks at every fourth byte while it is neither CR nor LF: no CRLF CRLF can span it.
+        while index + 3 < bytes.count {
+            let fourth = bytes[index + 3]
+            if fourth != UInt8(ascii: "\n") {
+                index += fourth == UInt8(ascii: "\r") ? 1 : 4
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "\r"), bytes[index + 1] == UInt8(ascii: "\n"), bytes[index + 2] == UInt8(ascii: "\r") {
+                return index + 4
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Whether `bytes` spell `lowercase` in any letter case: header names and tokens compared without making a string.
+    @inlinable
+    public static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        return lowercase.withUTF8Buffer { expected in
+            zip(bytes, expected).allSatisfy { ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0) == $1 }
+        }
+    }
 }

@@ -155,12 +155,6 @@ public final class LoopLocalHTTPPool: Sendable {
         func isToken(_ name: String) -> Bool {
             !name.isEmpty && name.utf8.allSatisfy(HTTPSyntax.isTokenByte)
         }
-        func isNamed(_ name: String, _ lowercase: StaticString) -> Bool {
-            name.utf8.count == lowercase.utf8CodeUnitCount
-                && lowercase.withUTF8Buffer { expected in
-                    zip(name.utf8, expected).allSatisfy { ($0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0) == $1 }
-                }
-        }
         guard isSafe(path), !path.utf8.contains(UInt8(ascii: " ")), isSafe(host) else { return nil }
         var head = ByteBuffer()
         head.reserveCapacity(160 + path.utf8.count + host.utf8.count + headers.count * 48)
@@ -177,7 +171,7 @@ public final class LoopLocalHTTPPool: Sendable {
         head.writeStaticString("\r\n")
         for (name, value) in headers {
             guard isToken(name), isSafe(value) else { return nil }
-            if isNamed(name, "host") || isNamed(name, "content-length") { continue }
+            if HTTPSyntax.equalsIgnoringCase(name.utf8, "host") || HTTPSyntax.equalsIgnoringCase(name.utf8, "content-length") { continue }
             head.writeString(name)
             head.writeStaticString(": ")
             head.writeString(value)

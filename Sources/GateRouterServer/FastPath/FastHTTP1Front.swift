@@ -99,7 +99,7 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
             case .answering, .streaming, .passing:
                 return
             case .idle:
-                guard let headLength = Self.headLength(buffer) else {
+                guard let headLength = buffer.withUnsafeReadableBytes(HTTPSyntax.headLength) else {
                     if buffer.readableBytes > Self.maxHeadBytes { passToHummingbird(context: context) }
                     return
                 }
@@ -141,25 +141,6 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
         case .stream(let stream):
             // A stream refused at once has ended already; then the state has moved on.
             if case .answering(number) = state { state = .streaming(stream, number: number) }
-        }
-    }
-
-    /// The length of the head at the front of `buffer` (through its blank line), or nil when it has not all arrived.
-    static func headLength(_ buffer: ByteBuffer) -> Int? {
-        buffer.withUnsafeReadableBytes { bytes -> Int? in
-            var index = 0
-            while index + 3 < bytes.count {
-                let fourth = bytes[index + 3]
-                if fourth != UInt8(ascii: "\n") {
-                    index += fourth == UInt8(ascii: "\r") ? 1 : 4
-                    continue
-                }
-                if bytes[index] == UInt8(ascii: "\r"), bytes[index + 1] == UInt8(ascii: "\n"), bytes[index + 2] == UInt8(ascii: "\r") {
-                    return index + 4
-                }
-                index += 1
-            }
-            return nil
         }
     }
 
@@ -233,12 +214,7 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
 
     /// Which field a header line's name is, compared without case and without making a string.
     private static func field(named name: UnsafeRawBufferPointer) -> Field {
-        func named(_ lowercase: StaticString) -> Bool {
-            guard name.count == lowercase.utf8CodeUnitCount else { return false }
-            return lowercase.withUTF8Buffer { expected in
-                zip(name, expected).allSatisfy { ($0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0) == $1 }
-            }
-        }
+        func named(_ lowercase: StaticString) -> Bool { HTTPSyntax.equalsIgnoringCase(name, lowercase) }
         switch name.count {
         case 2 where named("te"): return .refused
         case 4 where named("host"): return .host
