@@ -46,6 +46,8 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
     private var context: ChannelHandlerContext?
     private var requestNumber = 0
     private var closeAfterAnswer = false
+    /// The connection closes once its last answer is written: bytes read meanwhile are not requests to answer.
+    private var closing = false
     private var quiescing = false
     /// A streamed answer's body goes out in chunks (it has no `Content-Length`).
     private var chunked = false
@@ -76,6 +78,7 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .passing = state { return context.fireChannelRead(data) }
+        guard !closing else { return }
         var bytes = unwrapInboundIn(data)
         lastActivity = .now()
         if var carried = input {
@@ -261,16 +264,20 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
         written.futureResult.whenComplete { outcome in
             if case .failure = outcome { answer.written(false) } else { answer.written(true) }
         }
-        answered(context: context)
+        answered(context: context, lastWrite: written.futureResult)
     }
 
-    /// The answer in flight is out: close if asked to, else read the requests that waited for it.
-    private func answered(context: ChannelHandlerContext) {
+    /// The answer in flight is out: close if asked to (once `lastWrite` is done), else read the requests that waited.
+    private func answered(context: ChannelHandlerContext, lastWrite: EventLoopFuture<Void>) {
         lastActivity = .now()
         if closeAfterAnswer || quiescing {
             state = .idle
             input = nil
-            return context.close(promise: nil)
+            closing = true
+            // After the answer's last byte: a close before it would drop what NIO still holds for a full socket.
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            lastWrite.whenComplete { _ in loopBound.value.close(promise: nil) }
+            return
         }
         state = .idle
         guard input != nil else { return }
@@ -328,9 +335,11 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
 
     func endResponse() {
         guard let context else { return }
-        if chunked { context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")), promise: nil) }
+        // An empty write after the last chunk still completes only once everything before it is written.
+        let ended = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(chunked ? ByteBuffer(staticString: "0\r\n\r\n") : ByteBuffer()), promise: ended)
         chunked = false
-        answered(context: context)
+        answered(context: context, lastWrite: ended.futureResult)
     }
 
     // MARK: - The connection
