@@ -44,14 +44,6 @@ struct HTTP1ResponseParser {
         self.maxHeadBytes = maxHeadBytes
     }
 
-    /// Whether a response is under way (its head read, its end not yet).
-    var inResponse: Bool {
-        switch state {
-        case .head, .ended: false
-        default: true
-        }
-    }
-
     /// The next part found at the front of `buffer`, consuming its bytes; nil when more bytes are needed (what was
     /// not consumed must be offered again, with the bytes that follow it).
     mutating func next(_ buffer: inout ByteBuffer) throws(ParseError) -> Part? {
@@ -186,7 +178,7 @@ struct HTTP1ResponseParser {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { throw .malformed("bad header line") }
             let name = line[line.startIndex..<colon]
             guard name.allSatisfy(HTTPSyntax.isTokenByte) else { throw .malformed("bad header name") }
-            let value = trimmed(line[(colon + 1)...])
+            let value = HTTPSyntax.trimmingWhitespace(line[(colon + 1)...])
             guard !value.contains(Self.lf) else { throw .malformed("bare LF in a header") }
             if HTTPSyntax.equalsIgnoringCase(name, "content-length") {
                 guard !value.isEmpty, value.count <= 18, value.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
@@ -197,10 +189,10 @@ struct HTTP1ResponseParser {
                 contentLength = length
             } else if HTTPSyntax.equalsIgnoringCase(name, "transfer-encoding") {
                 // Chunked must be the last coding; anything else framed by close.
-                chunked = endsWithIgnoringCase(value, "chunked")
+                chunked = HTTPSyntax.endsWithIgnoringCase(value, "chunked")
             } else if HTTPSyntax.equalsIgnoringCase(name, "connection") {
-                if containsIgnoringCase(value, "close") { connectionClose = true }
-                if containsIgnoringCase(value, "keep-alive") { connectionKeepAlive = true }
+                if HTTPSyntax.containsIgnoringCase(value, "close") { connectionClose = true }
+                if HTTPSyntax.containsIgnoringCase(value, "keep-alive") { connectionKeepAlive = true }
             }
             headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
         }
@@ -248,28 +240,5 @@ struct HTTP1ResponseParser {
         }
         guard digits > 0 else { throw .malformed("bad chunk size") }
         return size
-    }
-
-    private static func trimmed(_ value: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        var start = value.startIndex
-        var end = value.endIndex
-        while start < end, value[start] == UInt8(ascii: " ") || value[start] == UInt8(ascii: "\t") { start += 1 }
-        while end > start, value[end - 1] == UInt8(ascii: " ") || value[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        return value[start..<end]
-    }
-
-    private static func endsWithIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
-        let count = lowercase.utf8CodeUnitCount
-        guard bytes.count >= count else { return false }
-        return HTTPSyntax.equalsIgnoringCase(bytes[(bytes.endIndex - count)...], lowercase)
-    }
-
-    private static func containsIgnoringCase(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
-        let count = lowercase.utf8CodeUnitCount
-        guard bytes.count >= count else { return false }
-        for start in bytes.startIndex...(bytes.endIndex - count) where HTTPSyntax.equalsIgnoringCase(bytes[start..<(start + count)], lowercase) {
-            return true
-        }
-        return false
     }
 }

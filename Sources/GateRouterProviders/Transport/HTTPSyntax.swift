@@ -41,4 +41,35 @@ public enum HTTPSyntax {
             zip(bytes, expected).allSatisfy { ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0) == $1 }
         }
     }
+
+    /// Whether `bytes` end with `lowercase`, in any letter case (`Transfer-Encoding: gzip, chunked`).
+    @inlinable
+    public static func endsWithIgnoringCase<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ lowercase: StaticString) -> Bool
+    where Bytes.Index == Int {
+        let count = lowercase.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        return equalsIgnoringCase(bytes[(bytes.endIndex - count)...], lowercase)
+    }
+
+    /// Whether `lowercase` appears anywhere in `bytes`, in any letter case (`Connection: keep-alive, Upgrade`).
+    @inlinable
+    public static func containsIgnoringCase<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ lowercase: StaticString) -> Bool
+    where Bytes.Index == Int {
+        let count = lowercase.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        for start in bytes.startIndex...(bytes.endIndex - count) where equalsIgnoringCase(bytes[start..<(start + count)], lowercase) {
+            return true
+        }
+        return false
+    }
+
+    /// `bytes` without the spaces and tabs around them: a header value without its optional whitespace.
+    @inlinable
+    public static func trimmingWhitespace<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Bytes.SubSequence where Bytes.Index == Int {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        return bytes[start..<end]
+    }
 }

@@ -70,10 +70,6 @@ final class FastChatCompletions: Sendable {
         self.logger = logger
     }
 
-    /// The request header fields this engine reads (besides `Expect`, whose requests it leaves to Hummingbird):
-    /// ``FastHTTP1Front`` keeps only these when it reads a request's head itself.
-    static let fieldsRead: [HTTPField.Name] = [.authorization, .origin, .xForwardedFor]
-
     /// Whether a request head is worth collecting: the chat route with a bearer key and no browser origin.
     func mayAnswer(_ head: HTTPRequest) -> Bool {
         // `contains`, not the subscript: the subscript joins every value of the name into a new string.

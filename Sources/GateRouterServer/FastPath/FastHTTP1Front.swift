@@ -154,8 +154,8 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
         let requestLine = "POST \(FastChatCompletions.path) HTTP/1.1\r\n".utf8
         let parsed = buffer.withUnsafeReadableBytes { bytes -> (HTTPFields, authority: String?, bodyLength: Int, closes: Bool)? in
             guard bytes.starts(with: requestLine) else { return nil }
-            // Only the fields the engine reads (see `FastChatCompletions.fieldsRead`) are kept: building the others
-            // would cost a string or two each, for nothing.
+            // Only the fields the engine reads (`FastChatCompletions.mayAnswer` and `candidate`: authorization, origin,
+            // x-forwarded-for) are kept: building the others would cost a string or two each, for nothing.
             var fields = HTTPFields()
             var authority: String?
             var bodyLength: Int?
@@ -169,11 +169,7 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
                 let line = UnsafeRawBufferPointer(rebasing: bytes[position..<lineEnd])
                 position = lineEnd + 2
                 guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return nil }
-                var valueStart = colon + 1
-                var valueEnd = line.count
-                while valueStart < valueEnd, line[valueStart] == UInt8(ascii: " ") || line[valueStart] == UInt8(ascii: "\t") { valueStart += 1 }
-                while valueEnd > valueStart, line[valueEnd - 1] == UInt8(ascii: " ") || line[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
-                let value = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
+                let value = UnsafeRawBufferPointer(rebasing: HTTPSyntax.trimmingWhitespace(line[(colon + 1)...]))
                 let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
                 guard !value.contains(UInt8(ascii: "\n")), name.allSatisfy(HTTPSyntax.isTokenByte) else { return nil }
                 switch Self.field(named: name) {
@@ -185,9 +181,8 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
                 case .refused:
                     return nil
                 case .connection:
-                    let lowered = String(decoding: value, as: UTF8.self).lowercased()
-                    if lowered.contains("upgrade") { return nil }
-                    if lowered.contains("close") { closes = true }
+                    if HTTPSyntax.containsIgnoringCase(value, "upgrade") { return nil }
+                    if HTTPSyntax.containsIgnoringCase(value, "close") { closes = true }
                 case .host:
                     guard authority == nil else { return nil }
                     authority = String(decoding: value, as: UTF8.self)
