@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The performance benchmark: the same load, on loopback, straight to a fast upstream (the floor), through GateRouter
 # (release build) and through LiteLLM's proxy (best of 1 and 2 workers), non-streaming and streaming, at concurrency
-# 1, 64 and 256; then streaming time to first byte and 2,000 concurrent streams held open. A naive Hummingbird +
+# 1, 64 and 256, and JSON at 64 connections paced to the same rate on both paths (the added latency at the same load);
+# then streaming time to first byte and 2,000 concurrent streams held open. A naive Hummingbird +
 # AsyncHTTPClient passthrough (`gaterouter-bench passthrough`) runs the JSON load too, as the frameworks' own cost,
 # and so does a byte relay on SwiftNIO (`gaterouter-bench relay`), the floor of any NIO proxy.
 #
 #   bash scripts/bench.sh            # one pass, about 6 minutes after the release build and the one-time installs
 #   BENCH_DURATION=5 bash scripts/bench.sh
+#   BENCH_PACE_MS=10 bash scripts/bench.sh   # the paced rows' pause after each answer (default 20 ms)
 #
 # Prints a table and writes it to bench/results/<UTC time>.json. Run it alone on the machine, and more than once:
 # other processes add noise. Needs wrk and nginx (installed with apt-get when missing) and PyPI for LiteLLM.
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 DURATION="${BENCH_DURATION:-10}"
 HOLD_STREAMS="${BENCH_HOLD_STREAMS:-2000}"
+PACE_MS="${BENCH_PACE_MS:-20}"
 WORK="$(mktemp -d /tmp/gaterouter-bench.XXXXXX)"
 PIDS=()
 cleanup() {
@@ -88,12 +91,12 @@ body "bench-stream" true >"$WORK/litellm-stream.json"
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 
-run_wrk() {  # path, mode, connections, url, body file, key, pid to meter (or empty)
-  local path=$1 mode=$2 connections=$3 url=$4 file=$5 key=$6 pid=$7 threads=2 before=0 after=0
+run_wrk() {  # path, mode, connections, url, body file, key, pid to meter (or empty), [pause in ms between requests]
+  local path=$1 mode=$2 connections=$3 url=$4 file=$5 key=$6 pid=$7 pause=${8:-0} threads=2 before=0 after=0
   [ "$connections" -lt 2 ] && threads=1
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   local line
-  line=$(BENCH_BODY_FILE="$file" BENCH_API_KEY="$key" wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s \
+  line=$(BENCH_BODY_FILE="$file" BENCH_API_KEY="$key" BENCH_PAUSE_MS="$pause" wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s \
     -s "$ROOT/bench/wrk/post.lua" "$url" | tail -1)
   [ -n "$pid" ] && after=$(cpu_ticks "$pid")
   python3 - "$path" "$mode" "$connections" "$line" "$before" "$after" "$(getconf CLK_TCK)" >>"$RESULTS" <<'PY'
@@ -115,6 +118,11 @@ for c in 1 64 256; do
   run_wrk direct stream "$c" http://127.0.0.1:18081/v1/chat/completions "$WORK/direct-stream.json" "" ""
   run_wrk gaterouter stream "$c" http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-stream.json" "$KEY" "$GATEWAY_PID"
 done
+# Added latency at the same load: at saturation each path runs at its own rate, and with 64 connections a path's
+# latency is mostly 64 / its throughput, so the saturated rows compare throughputs twice. Here every connection pauses
+# $PACE_MS after each answer (64 connections, 20 ms: about 3,000 requests/s), a rate both paths hold.
+run_wrk direct json-paced 64 http://127.0.0.1:18080/v1/chat/completions "$WORK/direct-json.json" "" "" "$PACE_MS"
+run_wrk gaterouter json-paced 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-json.json" "$KEY" "$GATEWAY_PID" "$PACE_MS"
 # `auto` against the fixed model it picks for this prompt (same upstream, same answer): the difference is routing's.
 # `auto` ranks every configured provider by price and live latency, so under load it can move to the streaming mocks
 # (another upstream, a longer answer) and the rows would compare upstreams, not routing. For these two rows the
@@ -192,9 +200,9 @@ done
 mkdir -p bench/results
 OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"
 python3 - "$RESULTS" "$OUT" "$TTFB_DIRECT" "$TTFB_GATEWAY" "$HOLD" "$GATEWAY_IDLE_RSS" "$GATEWAY_PEAK_RSS" "$DURATION" \
-  "$MODELS_BEFORE_AUTO" "$MODELS_AFTER_AUTO" <<'PY'
+  "$MODELS_BEFORE_AUTO" "$MODELS_AFTER_AUTO" "$PACE_MS" <<'PY'
 import json, os, platform, sys
-results_file, out, ttfb_direct, ttfb_gateway, hold, idle_rss, peak_rss, duration, models_before, models_after = sys.argv[1:]
+results_file, out, ttfb_direct, ttfb_gateway, hold, idle_rss, peak_rss, duration, models_before, models_after, pace_ms = sys.argv[1:]
 def answered(text):
     try:
         return {group["group"]: group["requests"] for group in json.loads(text)["data"]}
@@ -209,13 +217,13 @@ def find(path, mode, c):
 def best_litellm(mode, c):
     candidates = [r for r in (find("litellm-1w", mode, c), find("litellm-2w", mode, c)) if r]
     return max(candidates, key=lambda r: r["rps"]) if candidates else None
-print(f"\n{'path':<16}{'mode':<8}{'conns':>6}{'req/s':>10}{'p50 µs':>9}{'p99 µs':>9}{'p99.9 µs':>10}{'+p50 µs':>9}{'+p99 µs':>9}{'cpu s/1k':>9}{'errors':>7}")
+print(f"\n{'path':<16}{'mode':<11}{'conns':>6}{'req/s':>10}{'p50 µs':>9}{'p99 µs':>9}{'p99.9 µs':>10}{'+p50 µs':>9}{'+p99 µs':>9}{'cpu s/1k':>9}{'errors':>7}")
 for r in rows:
     direct = find("direct", r["mode"], r["connections"])
     added50 = r["p50_us"] - direct["p50_us"] if direct and r["path"] != "direct" else ""
     added99 = r["p99_us"] - direct["p99_us"] if direct and r["path"] != "direct" else ""
     cpu = r["cpu_s_per_1000"] if r["cpu_s_per_1000"] is not None else ""
-    print(f"{r['path']:<16}{r['mode']:<8}{r['connections']:>6}{r['rps']:>10.0f}{r['p50_us']:>9}{r['p99_us']:>9}{r['p999_us']:>10}{added50:>9}{added99:>9}{cpu:>9}{r['errors']:>7}")
+    print(f"{r['path']:<16}{r['mode']:<11}{r['connections']:>6}{r['rps']:>10.0f}{r['p50_us']:>9}{r['p99_us']:>9}{r['p999_us']:>10}{added50:>9}{added99:>9}{cpu:>9}{r['errors']:>7}")
 ratios = {}
 for mode in ("json", "stream"):
     for c in (1, 64, 256):
@@ -230,6 +238,13 @@ for mode in ("json", "stream"):
         relay = find("nio-relay", mode, c)
         if gateway and relay:
             ratios[f"{mode}_c{c}_gaterouter_over_nio_relay"] = round(gateway["rps"] / relay["rps"], 3)
+paced_direct, paced_gateway = find("direct", "json-paced", 64), find("gaterouter", "json-paced", 64)
+same_load = None
+if paced_direct and paced_gateway:
+    same_load = {
+        "connections": 64, "pause_ms": int(pace_ms), "direct_rps": paced_direct["rps"], "gaterouter_rps": paced_gateway["rps"],
+        "added_p50_us": paced_gateway["p50_us"] - paced_direct["p50_us"], "added_p99_us": paced_gateway["p99_us"] - paced_direct["p99_us"],
+    }
 auto, fixed = find("gaterouter-auto", "json", 64), find("gaterouter-auto-model", "json", 64)
 if auto and fixed:
     ratios["json_c64_auto_over_fixed"] = round(auto["rps"] / fixed["rps"], 3)
@@ -238,12 +253,13 @@ summary = {
     "duration_s": int(duration), "rows": rows, "ratios": ratios,
     "stream_ttfb_c1": {"direct": json.loads(ttfb_direct), "gaterouter": json.loads(ttfb_gateway)},
     "gaterouter_hold": json.loads(hold), "gaterouter_rss_mb": {"idle": float(idle_rss), "peak": float(peak_rss)},
-    "auto_answered_by": auto_answered_by,
+    "auto_answered_by": auto_answered_by, "added_at_same_load": same_load,
 }
 print("\nratios:", json.dumps(ratios))
 print("stream TTFB at c=1 (µs):", json.dumps(summary["stream_ttfb_c1"]))
 print("held streams:", hold, f" GateRouter RSS idle {idle_rss} MB, peak {peak_rss} MB")
 print("auto answered by:", json.dumps(auto_answered_by))
+print("added latency at the same load (64 connections, paced):", json.dumps(same_load))
 json.dump(summary, open(out, "w"), indent=1)
 print(f"\nwritten to {out}")
 PY

@@ -9,6 +9,13 @@ wrk.headers["Content-Type"] = "application/json"
 local key = os.getenv("BENCH_API_KEY")
 if key and key ~= "" then wrk.headers["Authorization"] = "Bearer " .. key end
 
+-- With $BENCH_PAUSE_MS each connection waits that long after an answer before its next request: a paced load, so that
+-- two paths can be compared at the same request rate instead of each at its own saturation.
+local pause = tonumber(os.getenv("BENCH_PAUSE_MS") or "")
+if pause and pause > 0 then
+  function delay() return pause end
+end
+
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
   io.write(string.format(
