@@ -26,17 +26,24 @@ import ServiceLifecycle
 public struct PostgresStore: GatewayStore, Service {
     let client: PostgresClient
     let logger: Logger
+    /// What ``migrate()`` connects with once before using the pool (see ``checkConnection()``); nil skips the check.
+    let connectionCheck: PostgresConnection.Configuration?
 
     /// Creates a store for the database at `url` (see ``configuration(url:)`` for the accepted form). Connects lazily,
     /// once ``run()`` is running.
     public init(url: String, logger: Logger) throws {
-        self.init(configuration: try Self.configuration(url: url), logger: logger)
+        self.init(configuration: try Self.configuration(url: url), connectionCheck: try Self.connectionConfiguration(url: url), logger: logger)
     }
 
     /// Creates a store with a client configuration built by the caller (Unix sockets, custom TLS, pool sizes).
     public init(configuration: PostgresClient.Configuration, logger: Logger) {
+        self.init(configuration: configuration, connectionCheck: nil, logger: logger)
+    }
+
+    private init(configuration: PostgresClient.Configuration, connectionCheck: PostgresConnection.Configuration?, logger: Logger) {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        self.connectionCheck = connectionCheck
     }
 
     /// Runs the connection pool until the task is cancelled or graceful shutdown is triggered. Call it once.
@@ -45,8 +52,33 @@ public struct PostgresStore: GatewayStore, Service {
     }
 
     /// Applies the versioned migrations this build knows; safe to call on every start, from several processes at once.
+    /// Checks first that the database can be reached at all (``checkConnection()``).
     public func migrate() async throws {
+        try await checkConnection()
         try await PostgresMigrations.migrate(client, logger: logger)
+    }
+
+    /// Opens one connection of its own and closes it, so that a wrong password, an unknown database or a server that
+    /// is down fails the start with the server's (or the network's) reason: the pool retries such connections in the
+    /// background and every query would wait for one, so `gaterouter serve` hung without a word.
+    public func checkConnection() async throws {
+        guard let configuration = connectionCheck else { return }
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            throw PostgresConnectError(
+                host: configuration.host ?? "?", port: configuration.port ?? 5432, user: configuration.username, reason: Self.reason(error)
+            )
+        }
+        try? await connection.close()
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return String(describing: error) }
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying { return String(describing: underlying) }
+        return String(describing: error.code)
     }
 
     // MARK: Accounts

@@ -21,46 +21,83 @@ extension PostgresStore {
     /// default) connect without TLS, `require` encrypts without checking the certificate, `verify-ca` checks the
     /// certificate chain and `verify-full` also the host name. Anything else is refused rather than silently ignored.
     public static func configuration(url text: String) throws -> PostgresClient.Configuration {
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
-            throw PostgresURLError("expected postgres://user:password@host:port/database")
-        }
-        guard scheme == "postgres" || scheme == "postgresql" else {
-            throw PostgresURLError("the scheme must be postgres:// or postgresql://, not \(scheme)://")
-        }
-        guard var host = components.host, !host.isEmpty else { throw PostgresURLError("no host") }
-        // An IPv6 literal may come back still bracketed, which a socket address does not accept.
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard let user = components.user, !user.isEmpty else { throw PostgresURLError("no user name") }
-        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        guard !path.contains("/") else { throw PostgresURLError("the path must be one database name") }
-
-        var tls = PostgresClient.Configuration.TLS.disable
-        for item in components.queryItems ?? [] {
-            guard item.name == "sslmode" else { throw PostgresURLError("unsupported parameter \(item.name)") }
-            tls = try Self.tls(sslmode: item.value ?? "")
-        }
+        let parts = try URLParts(text)
         return PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: path.isEmpty ? nil : path, tls: tls
+            host: parts.host, port: parts.port, username: parts.user, password: parts.password, database: parts.database,
+            tls: parts.tls.map { .require($0) } ?? .disable
         )
     }
 
-    private static func tls(sslmode: String) throws -> PostgresClient.Configuration.TLS {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        switch sslmode {
-        case "disable", "allow", "prefer":
-            // libpq would try TLS first for allow/prefer; a gateway should say what it wants, so only the modes that
-            // insist on TLS turn it on.
-            return .disable
-        case "require":
-            configuration.certificateVerification = .none
-        case "verify-ca":
-            configuration.certificateVerification = .noHostnameVerification
-        case "verify-full":
-            configuration.certificateVerification = .fullVerification
-        default:
-            throw PostgresURLError("unsupported sslmode \(sslmode)")
-        }
-        return .require(configuration)
+    /// The same URL as a single connection's configuration: what the start-up check connects with.
+    static func connectionConfiguration(url text: String) throws -> PostgresConnection.Configuration {
+        let parts = try URLParts(text)
+        return PostgresConnection.Configuration(
+            host: parts.host, port: parts.port, username: parts.user, password: parts.password, database: parts.database,
+            tls: try parts.tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
+        )
     }
+
+    /// A URL's parts, checked and decoded.
+    struct URLParts {
+        var host: String
+        var port: Int
+        var user: String
+        var password: String?
+        var database: String?
+        /// nil without TLS.
+        var tls: TLSConfiguration?
+
+        init(_ text: String) throws {
+            guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
+                throw PostgresURLError("expected postgres://user:password@host:port/database")
+            }
+            guard scheme == "postgres" || scheme == "postgresql" else {
+                throw PostgresURLError("the scheme must be postgres:// or postgresql://, not \(scheme)://")
+            }
+            guard var host = components.host, !host.isEmpty else { throw PostgresURLError("no host") }
+            // An IPv6 literal may come back still bracketed, which a socket address does not accept.
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard let user = components.user, !user.isEmpty else { throw PostgresURLError("no user name") }
+            let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+            guard !path.contains("/") else { throw PostgresURLError("the path must be one database name") }
+            var tls: TLSConfiguration?
+            for item in components.queryItems ?? [] {
+                guard item.name == "sslmode" else { throw PostgresURLError("unsupported parameter \(item.name)") }
+                tls = try Self.tls(sslmode: item.value ?? "")
+            }
+            (self.host, self.port, self.user, self.password) = (host, components.port ?? 5432, user, components.password)
+            self.database = path.isEmpty ? nil : path
+            self.tls = tls
+        }
+
+        private static func tls(sslmode: String) throws -> TLSConfiguration? {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            switch sslmode {
+            case "disable", "allow", "prefer":
+                // libpq would try TLS first for allow/prefer; a gateway should say what it wants, so only the modes
+                // that insist on TLS turn it on.
+                return nil
+            case "require":
+                configuration.certificateVerification = .none
+            case "verify-ca":
+                configuration.certificateVerification = .noHostnameVerification
+            case "verify-full":
+                configuration.certificateVerification = .fullVerification
+            default:
+                throw PostgresURLError("unsupported sslmode \(sslmode)")
+            }
+            return configuration
+        }
+    }
+}
+
+/// The database could not be reached at start-up. The reason is the server's own message (`password authentication
+/// failed for user …`, `database … does not exist`) or the network's (`connection refused`); never the password.
+public struct PostgresConnectError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var reason: String
+
+    public var description: String { "cannot connect to PostgreSQL at \(host):\(port) as \(user): \(reason)" }
 }

@@ -450,6 +450,37 @@ import Testing
         #expect(throws: PostgresURLError.self) { try PostgresStore.configuration(url: url) }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aDatabaseThatCannotBeReachedFailsTheStartWithTheReason() async throws {
+        // Nothing listens on port 1 of loopback. Before the check, migrate() waited for the pool's connection forever.
+        let store = try PostgresStore(url: "postgres://gaterouter:hunter2@127.0.0.1:1/gaterouter", logger: quietLogger)
+        let error = await #expect(throws: PostgresConnectError.self) { try await store.migrate() }
+        #expect(error?.host == "127.0.0.1" && error?.port == 1 && error?.user == "gaterouter")
+        let message = error.map { String(describing: $0) } ?? ""
+        #expect(message.hasPrefix("cannot connect to PostgreSQL at 127.0.0.1:1 as gaterouter: ") && message.lowercased().contains("refused"), "\(message)")
+        #expect(!message.contains("hunter2"))
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aWrongPasswordOrAnUnknownDatabaseFailsTheStartWithTheServersOwnWords() async throws {
+        guard let url = try postgresURL() else { return }
+        var components = try #require(URLComponents(string: url))
+        components.password = "not-the-password"
+        let wrongPassword = try PostgresStore(url: try #require(components.string), logger: quietLogger)
+        let refused = await #expect(throws: PostgresConnectError.self) { try await wrongPassword.migrate() }
+        #expect(refused?.reason.contains("password authentication failed") == true, "\(String(describing: refused))")
+        #expect(refused.map { !String(describing: $0).contains("not-the-password") } == true)
+
+        components = try #require(URLComponents(string: url))
+        components.path = "/gaterouter_no_such_database"
+        let unknown = try PostgresStore(url: try #require(components.string), logger: quietLogger)
+        let missing = await #expect(throws: PostgresConnectError.self) { try await unknown.migrate() }
+        #expect(missing?.reason.contains("does not exist") == true, "\(String(describing: missing))")
+
+        // The right URL passes the check (and the pool is not needed for it).
+        try await PostgresStore(url: url, logger: quietLogger).checkConnection()
+    }
+
     @Test func errorsNeverRepeatThePassword() {
         let error = #expect(throws: PostgresURLError.self) { try PostgresStore.configuration(url: "postgres://u:hunter2@h/db?sslmode=bogus") }
         #expect(error.map { !String(describing: $0).contains("hunter2") } == true)
