@@ -96,7 +96,7 @@ run_wrk() {  # path, mode, connections, url, body file, key, pid to meter (or em
   [ "$connections" -lt 2 ] && threads=1
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   local line
-  line=$(BENCH_BODY_FILE="$file" BENCH_API_KEY="$key" BENCH_PAUSE_MS="$pause" wrk -t"$threads" -c"$connections" -d"${DURATION}s" --timeout 10s \
+  line=$(BENCH_BODY_FILE="$file" BENCH_API_KEY="$key" BENCH_PAUSE_MS="$pause" wrk -t"$threads" -c"$connections" -d"${RUN_SECONDS:-$DURATION}s" --timeout 10s \
     -s "$ROOT/bench/wrk/post.lua" "$url" | tail -1)
   [ -n "$pid" ] && after=$(cpu_ticks "$pid")
   python3 - "$path" "$mode" "$connections" "$line" "$before" "$after" "$(getconf CLK_TCK)" >>"$RESULTS" <<'PY'
@@ -134,10 +134,17 @@ AUTO_MODEL=$(curl -s -D - -o /dev/null http://127.0.0.1:18090/openai/v1/chat/com
   -H 'content-type: application/json' --data-binary @"$WORK/gateway-auto.json" | awk 'tolower($1) == "x-gaterouter-model:" {print $2}' | tr -d '\r')
 echo "  auto picks $AUTO_MODEL for the benchmark prompt" >&2
 body "$AUTO_MODEL" false >"$WORK/gateway-auto-fixed.json"
-run_wrk gaterouter-auto-model json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto-fixed.json" "$KEY" "$GATEWAY_PID"
-MODELS_BEFORE_AUTO=$(models_answered)
-run_wrk gaterouter-auto json 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-auto.json" "$KEY" "$GATEWAY_PID"
-MODELS_AFTER_AUTO=$(models_answered)
+# Alternated, half the duration each (fixed, auto, fixed, auto) so that drift in the machine's speed falls on both;
+# the report adds up each pair.
+MODELS_AUTO=()
+for half in 1 2; do
+  RUN_SECONDS=$(( (DURATION + 1) / 2 )) run_wrk gaterouter-auto-model json 64 http://127.0.0.1:18090/openai/v1/chat/completions \
+    "$WORK/gateway-auto-fixed.json" "$KEY" "$GATEWAY_PID"
+  MODELS_AUTO+=("$(models_answered)")
+  RUN_SECONDS=$(( (DURATION + 1) / 2 )) run_wrk gaterouter-auto json 64 http://127.0.0.1:18090/openai/v1/chat/completions \
+    "$WORK/gateway-auto.json" "$KEY" "$GATEWAY_PID"
+  MODELS_AUTO+=("$(models_answered)")
+done
 settings '{"allowed_providers":[]}'
 
 # The naive design for reference (Hummingbird + AsyncHTTPClient, collect and forward, nothing else): what the two
@@ -200,18 +207,41 @@ done
 mkdir -p bench/results
 OUT="bench/results/$(date -u +%Y%m%dT%H%M%SZ).json"
 python3 - "$RESULTS" "$OUT" "$TTFB_DIRECT" "$TTFB_GATEWAY" "$HOLD" "$GATEWAY_IDLE_RSS" "$GATEWAY_PEAK_RSS" "$DURATION" \
-  "$MODELS_BEFORE_AUTO" "$MODELS_AFTER_AUTO" "$PACE_MS" <<'PY'
+  "$PACE_MS" "${MODELS_AUTO[@]}" <<'PY'
 import json, os, platform, sys
-results_file, out, ttfb_direct, ttfb_gateway, hold, idle_rss, peak_rss, duration, models_before, models_after, pace_ms = sys.argv[1:]
+results_file, out, ttfb_direct, ttfb_gateway, hold, idle_rss, peak_rss, duration, pace_ms = sys.argv[1:10]
+# Ledger counts per model after each of the four alternated auto/fixed rows.
+models_after_each = sys.argv[10:14]
 def answered(text):
     try:
         return {group["group"]: group["requests"] for group in json.loads(text)["data"]}
     except (ValueError, KeyError, TypeError):
         return {}
-before, after = answered(models_before), answered(models_after)
-# Which models answered the `auto` row (ledger counts after it minus before it).
-auto_answered_by = {model: count - before.get(model, 0) for model, count in after.items() if count > before.get(model, 0)}
-rows = [json.loads(line) for line in open(results_file)]
+# Which models answered the `auto` rows (ledger counts after each minus before it).
+auto_answered_by = {}
+for before_text, after_text in ((models_after_each[0], models_after_each[1]), (models_after_each[2], models_after_each[3])):
+    before, after = answered(before_text), answered(after_text)
+    for model, count in after.items():
+        if count > before.get(model, 0):
+            auto_answered_by[model] = auto_answered_by.get(model, 0) + count - before.get(model, 0)
+rows = []
+for line in open(results_file):
+    row = json.loads(line)
+    same = next((r for r in rows if (r["path"], r["mode"], r["connections"]) == (row["path"], row["mode"], row["connections"])), None)
+    if same is None:
+        rows.append(row)
+        continue
+    # A row run in parts (the alternated auto rows): counts add up, latencies are the parts' request-weighted means.
+    total = same["requests"] + row["requests"]
+    for field in ("p50_us", "p99_us", "p999_us", "mean_us"):
+        same[field] = round((same[field] * same["requests"] + row[field] * row["requests"]) / max(1, total), 1)
+    if same["cpu_s_per_1000"] is not None and row["cpu_s_per_1000"] is not None:
+        same["cpu_s_per_1000"] = round((same["cpu_s_per_1000"] * same["requests"] + row["cpu_s_per_1000"] * row["requests"]) / max(1, total), 3)
+    same["seconds"] = round(same["seconds"] + row["seconds"], 3)
+    same["errors"] += row["errors"]
+    same["non2xx"] += row["non2xx"]
+    same["requests"] = total
+    same["rps"] = round(total / same["seconds"], 1)
 def find(path, mode, c):
     return next((r for r in rows if r["path"] == path and r["mode"] == mode and r["connections"] == c), None)
 def best_litellm(mode, c):
