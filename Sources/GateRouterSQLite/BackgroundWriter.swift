@@ -31,6 +31,13 @@ final class BackgroundWriter: @unchecked Sendable {
         }
     }
 
+    /// Whether a thread is running now (busy, or idle and not yet ended); for tests.
+    var hasThread: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return threadRunning
+    }
+
     /// Threads started so far (a new one after each idle exit); for tests.
     var startedThreads: Int {
         condition.lock()
