@@ -10,8 +10,6 @@ import GateRouterStorage
 /// SQLite's lock and the `change_log` version tells each process when to reload keys and accounts.
 public struct SQLiteStore: GatewayStore {
     let pool: DatabasePool
-    /// Where ledger batches are inserted: a thread of lower priority than the event loops (see ``BackgroundWriter``).
-    let ledgerWriter = BackgroundWriter()
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String) throws {
@@ -120,12 +118,7 @@ public struct SQLiteStore: GatewayStore {
 
     public func appendLedger(_ records: [LedgerRecord]) async throws -> Int {
         guard !records.isEmpty else { return 0 }
-        let pool = self.pool
-        return try await ledgerWriter.run { try Self.insert(records, into: pool) }
-    }
-
-    private static func insert(_ records: [LedgerRecord], into pool: DatabasePool) throws -> Int {
-        try pool.write { db in
+        return try await pool.write { db in
             var inserted = 0
             let insert = try SQLiteLedgerInsert(db)
             let charge = try db.cachedStatement(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? AND prepaid")
