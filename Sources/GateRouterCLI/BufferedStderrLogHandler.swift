@@ -75,8 +75,8 @@ final class LogWriter: Sendable {
         write(pending)
     }
 
-    /// Runs for the life of the process (the thread is a daemon: exit does not wait for it), at nice 10 like the
-    /// ledger's writer: serving requests comes first, and the lines wait in the buffer meanwhile.
+    /// Runs for the life of the process (the thread is a daemon: exit does not wait for it), at nice 10: serving
+    /// requests comes first, and the lines wait in the buffer meanwhile.
     private func run() {
         #if os(Linux)
         setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // this thread only, on Linux

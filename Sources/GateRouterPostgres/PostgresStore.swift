@@ -32,7 +32,8 @@ public struct PostgresStore: GatewayStore, Service {
     /// Creates a store for the database at `url` (see ``configuration(url:)`` for the accepted form). Connects lazily,
     /// once ``run()`` is running.
     public init(url: String, logger: Logger) throws {
-        self.init(configuration: try Self.configuration(url: url), connectionCheck: try Self.connectionConfiguration(url: url), logger: logger)
+        let parts = try URLParts(url)
+        self.init(configuration: parts.clientConfiguration, connectionCheck: try parts.connectionConfiguration(), logger: logger)
     }
 
     /// Creates a store with a client configuration built by the caller (Unix sockets, custom TLS, pool sizes).

@@ -21,20 +21,7 @@ extension PostgresStore {
     /// default) connect without TLS, `require` encrypts without checking the certificate, `verify-ca` checks the
     /// certificate chain and `verify-full` also the host name. Anything else is refused rather than silently ignored.
     public static func configuration(url text: String) throws -> PostgresClient.Configuration {
-        let parts = try URLParts(text)
-        return PostgresClient.Configuration(
-            host: parts.host, port: parts.port, username: parts.user, password: parts.password, database: parts.database,
-            tls: parts.tls.map { .require($0) } ?? .disable
-        )
-    }
-
-    /// The same URL as a single connection's configuration: what the start-up check connects with.
-    static func connectionConfiguration(url text: String) throws -> PostgresConnection.Configuration {
-        let parts = try URLParts(text)
-        return PostgresConnection.Configuration(
-            host: parts.host, port: parts.port, username: parts.user, password: parts.password, database: parts.database,
-            tls: try parts.tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
-        )
+        try URLParts(text).clientConfiguration
     }
 
     /// A URL's parts, checked and decoded.
@@ -46,6 +33,21 @@ extension PostgresStore {
         var database: String?
         /// nil without TLS.
         var tls: TLSConfiguration?
+
+        /// For the store's connection pool.
+        var clientConfiguration: PostgresClient.Configuration {
+            PostgresClient.Configuration(
+                host: host, port: port, username: user, password: password, database: database, tls: tls.map { .require($0) } ?? .disable
+            )
+        }
+
+        /// For a single connection: what the start-up check connects with.
+        func connectionConfiguration() throws -> PostgresConnection.Configuration {
+            PostgresConnection.Configuration(
+                host: host, port: port, username: user, password: password, database: database,
+                tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
+            )
+        }
 
         init(_ text: String) throws {
             guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {

@@ -1,4 +1,5 @@
 import Foundation
+import GateRouterProviders
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -93,21 +94,12 @@ import Testing
             let received = try await connection.read(until: { _ in false }, timeout: .seconds(30))
             #expect(connection.isClosed)
             let bytes = Array(received.utf8)
-            let blank = try #require(HTTPHeadEnd.find(bytes))
-            let head = String(decoding: bytes[..<blank], as: UTF8.self).lowercased()
+            let headLength = try #require(bytes.withUnsafeBytes { HTTPSyntax.headLength($0) })
+            let head = String(decoding: bytes[..<headLength], as: UTF8.self).lowercased()
             let length = try #require(head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }.flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) })
             #expect(head.hasPrefix("http/1.1 200"))
-            #expect(bytes.count - blank - 4 == length, "the whole body arrived before the close")
+            #expect(bytes.count - headLength == length, "the whole body arrived before the close")
             #expect(length > 8 << 20)
-        }
-    }
-
-    /// Where the head ends in raw response bytes.
-    enum HTTPHeadEnd {
-        static func find(_ bytes: [UInt8]) -> Int? {
-            let marker = Array("\r\n\r\n".utf8)
-            guard bytes.count >= 4 else { return nil }
-            return (0...(bytes.count - 4)).first { Array(bytes[$0..<($0 + 4)]) == marker }
         }
     }
 
