@@ -1,5 +1,5 @@
 import Foundation
-import GateRouterWire
+@testable import GateRouterWire
 import Testing
 
 @Suite struct ChatCompletionRequestTests {
@@ -37,5 +37,64 @@ import Testing
     @Test func readsOpenAIUsageWithDetails() throws {
         let usage = try JSONDecoder().decode(Usage.self, from: Data(#"{"prompt_tokens":120,"completion_tokens":18,"total_tokens":138,"prompt_tokens_details":{"cached_tokens":64},"completion_tokens_details":{"reasoning_tokens":5}}"#.utf8))
         #expect(usage == Usage(promptTokens: 120, completionTokens: 18, totalTokens: 138, cachedTokens: 64, reasoningTokens: 5))
+    }
+}
+
+/// The one-pass reader (`fastDecode`) must read every body exactly as `JSONDecoder` does, and hand anything it does
+/// not expect to `JSONDecoder` (nil) rather than read it differently.
+@Suite struct FastRequestDecodeTests {
+    /// Whether two decodings agree on every field the gateway reads (`JSONValue` compared by value: key order in
+    /// objects does not count).
+    func same(_ a: ChatCompletionRequest, _ b: ChatCompletionRequest) -> Bool {
+        guard a.messages.count == b.messages.count else { return false }
+        for (x, y) in zip(a.messages, b.messages) {
+            guard x.role == y.role, x.content == y.content, x.name == y.name, x.toolCalls == y.toolCalls, x.toolCallID == y.toolCallID else { return false }
+        }
+        return a.model == b.model && a.stream == b.stream && a.streamOptions?.includeUsage == b.streamOptions?.includeUsage
+            && (a.streamOptions == nil) == (b.streamOptions == nil) && a.maxTokens == b.maxTokens && a.maxCompletionTokens == b.maxCompletionTokens
+            && a.temperature == b.temperature && a.tools == b.tools && a.models == b.models
+    }
+
+    @Test(arguments: [
+        #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#,
+        #" { "model" : "openai/gpt-4.1" , "messages" : [ { "role" : "system" , "content" : "be brief" } , { "role" : "user" , "content" : "hi\n\"there\" \u00e9" } ] } "#,
+        #"{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"1","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"1","content":"42","name":"f"}],"tools":[{"type":"function"}]}"#,
+        #"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:x"}}]}],"stream":true,"stream_options":{"include_usage":true,"other":1}}"#,
+        #"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":9,"max_completion_tokens":12,"temperature":0.25,"models":["a","b"],"top_p":1,"user":"u","response_format":{"type":"json_object"}}"#,
+        #"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":null,"stream_options":null,"max_tokens":null,"temperature":null,"tools":null,"models":null}"#,
+        #"{"model":"m","messages":[{"role":"user","content":"x","extra":[1,{"a":null}]}],"unknown":{"deep":[[[]]]}}"#,
+    ])
+    func readsLikeJSONDecoder(body: String) throws {
+        let fast = try #require(ChatCompletionRequest.fastDecode(Array(body.utf8)))
+        let reference = try JSONDecoder().decode(ChatCompletionRequest.self, from: Data(body.utf8))
+        #expect(same(fast, reference), "\(fast) vs \(reference)")
+    }
+
+    @Test(arguments: [
+        #"{"messages":[{"role":"user","content":"x"}]}"#,  // no model
+        #"{"model":"m"}"#,  // no messages
+        #"{"model":3,"messages":[{"role":"user","content":"x"}]}"#,
+        #"{"model":"m","messages":{}}"#,
+        #"{"model":"m","messages":[{"content":"x"}]}"#,  // no role
+        #"{"model":"m","messages":[{"role":"user","name":3}]}"#,
+        #"{"model":"m","messages":[{"role":"user"}],"stream":"yes"}"#,
+        #"{"model":"m","messages":[{"role":"user"}],"max_tokens":1.5}"#,
+        #"{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":"y"}}"#,
+        #"{"model":"m","messages":[{"role":"user"}],"models":["a",1]}"#,
+        #"{"model":"m","messages":[{"role":"user"}]"#,  // cut short
+        #"{"model":"m","messages":[{"role":"user"}]} x"#,  // data after the value
+        #"["model"]"#,
+        // A field it reads, given twice: `JSONDecoder` keeps the first, so it decides.
+        #"{"model":"first","messages":[{"role":"user","content":"x"}],"model":"second"}"#,
+        #"{"model":"m","messages":[{"role":"user","content":"x","role":"system"}]}"#,
+    ])
+    func leavesSurprisesToJSONDecoder(body: String) {
+        #expect(ChatCompletionRequest.fastDecode(Array(body.utf8)) == nil)
+    }
+
+    @Test func aRepeatedFieldReadsAsJSONDecoderReadsIt() throws {
+        let body = #"{"model":"first","messages":[{"role":"user","content":"x"}],"model":"second"}"#
+        let reference = try JSONDecoder().decode(ChatCompletionRequest.self, from: Data(body.utf8))
+        #expect(try ChatCompletionRequest.decode(from: Array(body.utf8)).model == reference.model)
     }
 }

@@ -24,6 +24,20 @@ import Testing
         #expect(String(decoding: object.serialized(), as: UTF8.self) == #"{"model":"provider/\"quoted\"","max_completion_tokens":5,"added":[1]}"#)
     }
 
+    /// The gateway reads the first of two equal keys (as `JSONDecoder` does), so only that one may go upstream: an
+    /// upstream that reads the last would otherwise run another model than the one routed and billed.
+    @Test func aRepeatedKeyKeepsItsFirstValueOnly() throws {
+        let text = #"{"model":"cheap","messages":[],"mo\u0064el":"dear","n":1,"model":"dearer","n":2}"#
+        var object = try RawJSONObject(parsing: Array(text.utf8))
+        #expect(object.fields.count == 6, "parsing alone keeps every field as written")
+        object.keepFirstOfRepeatedKeys()
+        #expect(object.fields.map(\.key) == ["model", "messages", "n"])
+        #expect(String(decoding: object.serialized(), as: UTF8.self) == #"{"model":"cheap","messages":[],"n":1}"#)
+        var rewritten = object
+        rewritten.set("model", string: "upstream-id")
+        #expect(String(decoding: rewritten.serialized(), as: UTF8.self) == #"{"model":"upstream-id","messages":[],"n":1}"#)
+    }
+
     @Test func renameKeepsAnExistingTargetField() throws {
         var object = try RawJSONObject(parsing: Array(#"{"max_tokens":5,"max_completion_tokens":9}"#.utf8))
         object.rename("max_tokens", to: "max_completion_tokens")

@@ -39,6 +39,19 @@ import Testing
         }
     }
 
+    /// A key given twice: the gateway reads the first, and only the first goes upstream, so the model that runs is
+    /// the model routed and billed whatever the upstream's JSON parser keeps.
+    @Test func aModelGivenTwiceRunsTheFirstOnly() async throws {
+        try await withGateway { gateway in
+            let reply = try await gateway.chat(#"{"model":"deepseek/deepseek-v3.2","messages":[{"role":"user","content":"x"}],"model":"deepseek/deepseek-reasoner","messages":[]}"#)
+            #expect(reply.status == 200)
+            #expect(reply.headers["x-gaterouter-model"] == "deepseek/deepseek-v3.2")
+            let upstream = try #require(gateway.mock.receivedRequests.last?.json)
+            #expect(upstream.fields.filter { $0.key == "model" }.map { String(decoding: $0.value, as: UTF8.self) } == [#""deepseek-chat""#])
+            #expect(upstream.fields.filter { $0.key == "messages" }.count == 1)
+        }
+    }
+
     @Test func streamingPassesChunksWithTheCatalogModelAndEndsWithDone() async throws {
         try await withGateway { gateway in
             let reply = try await gateway.chat(#"{"model":"deepseek-v3.2","stream":true,"messages":[{"role":"user","content":"stream me"}]}"#)

@@ -49,7 +49,9 @@ struct ChatCompletionsController: Sendable {
         session.update { $0.requestBytes = bytes.count }
         let body: RawJSONObject
         do {
-            body = try RawJSONObject(parsing: bytes)
+            var parsed = try RawJSONObject(parsing: bytes)
+            parsed.keepFirstOfRepeatedKeys()
+            body = parsed
         } catch {
             throw GatewayError.invalidJSON(error.description)
         }
@@ -359,19 +361,22 @@ struct ChatCompletionsController: Sendable {
         target: UpstreamTarget, plan: RoutePlan, attempts: Int, upstreamModel: String, adapted: [String], routeSummary: String? = nil,
         rateLimitHeaders: [String: String] = [:]
     ) -> HTTPFields {
+        // Appended, not set through the subscript: every name here is distinct, and the subscript's setter first
+        // searches the fields for the name (this runs on every answer).
         var headers = HTTPFields()
+        headers.reserveCapacity(rateLimitHeaders.count + 12)
         for (name, value) in rateLimitHeaders {
-            if let field = HTTPField.Name(name) { headers[field] = value }
+            if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
         }
-        if !adapted.isEmpty { headers[.adapted] = adapted.joined(separator: ", ") }
-        headers[.upstreamModel] = upstreamModel
-        headers[.gatewayModel] = target.modelID
-        headers[.gatewayProvider] = target.provider.id
-        headers[.gatewayAttempts] = String(attempts)
+        if !adapted.isEmpty { headers.append(HTTPField(name: .adapted, value: adapted.joined(separator: ", "))) }
+        headers.append(HTTPField(name: .upstreamModel, value: upstreamModel))
+        headers.append(HTTPField(name: .gatewayModel, value: target.modelID))
+        headers.append(HTTPField(name: .gatewayProvider, value: target.provider.id))
+        headers.append(HTTPField(name: .gatewayAttempts, value: String(attempts)))
         if let decision = plan.decision {
-            headers[.gatewayStrategy] = decision.strategy.rawValue
-            headers[.gatewayTier] = decision.tier.rawValue
-            headers[.gatewayRoute] = routeSummary ?? decision.summary
+            headers.append(HTTPField(name: .gatewayStrategy, value: decision.strategy.rawValue))
+            headers.append(HTTPField(name: .gatewayTier, value: decision.tier.rawValue))
+            headers.append(HTTPField(name: .gatewayRoute, value: routeSummary ?? decision.summary))
         }
         return headers
     }

@@ -95,12 +95,13 @@ final class FastChatCompletions: Sendable {
               let identity = authCache.authenticate(key), !identity.key.isExpired(at: Date()), !identity.account.suspended
         else { return nil }
         let bytes = Array(body.readableBytesView)
-        guard let json = try? RawJSONObject(parsing: bytes), let chat = try? ChatCompletionRequest.decode(from: bytes),
+        guard var json = try? RawJSONObject(parsing: bytes), let chat = try? ChatCompletionRequest.decode(from: bytes),
               let (plan, account) = try? ChatCompletionsController.plan(
                   chat, body: json, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts
               ),
               plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && $0.provider.plainHTTPChatCompletionsURL != nil })
         else { return nil }
+        json.keepFirstOfRepeatedKeys()
         let request = Request(
             id: requestIDs.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, routeSummary: plan.decision?.summary,
             strictParams: account.strictParams, report: RequestReport(), loop: loop,
@@ -346,7 +347,7 @@ final class FastChatCompletions: Sendable {
             target: target, plan: request.plan, attempts: failures.count + 1, upstreamModel: completion.upstreamModel, adapted: completion.adapted,
             routeSummary: routeSummary, rateLimitHeaders: rateLimitHeaders
         )
-        headers[.contentType] = "application/json"
+        headers.append(HTTPField(name: .contentType, value: "application/json"))
         let body = ChatCompletionsController.responseBody(completion, target: target)
         session.update {
             $0.usage = completion.usage
@@ -369,7 +370,7 @@ final class FastChatCompletions: Sendable {
         _ request: Request, session: MeteringSession, status: Int, error: String?, headers: HTTPFields, body: [UInt8], then answered: @escaping Answered
     ) {
         var headers = headers
-        headers[.contentLength] = String(body.count)
+        headers.append(HTTPField(name: .contentLength, value: String(body.count)))  // no path sets it before
         addCommonHeaders(&headers, requestID: request.id)
         var buffer = ByteBuffer()
         buffer.writeBytes(body)
@@ -402,11 +403,12 @@ extension FastChatCompletions {
         return headers
     }
 
-    /// The headers every answer carries, as Hummingbird and the request log middleware add them.
+    /// The headers every answer carries, as Hummingbird and the request log middleware add them. Appended: no
+    /// answer's own headers (gateway, error or rate-limit headers) use these names.
     func addCommonHeaders(_ headers: inout HTTPFields, requestID: String) {
-        headers[.requestID] = requestID
-        headers[.date] = dates.now()
-        headers[.server] = serverName
+        headers.append(HTTPField(name: .requestID, value: requestID))
+        headers.append(HTTPField(name: .date, value: dates.now()))
+        headers.append(HTTPField(name: .server, value: serverName))
     }
 
     /// A stream's end: its ledger record (queued without waiting: the answer is already out), log line and metrics.

@@ -74,49 +74,6 @@ extension ChatCompletionRequest {
         return request
     }
 
-    /// The common case without `JSONDecoder` (which costs tens of microseconds and dozens of allocations per request):
-    /// the body parsed once and read field by field. Returns nil at the first surprise (a wrong type, a missing
-    /// field), and the `JSONDecoder` path then produces its exact error.
-    static func fastDecode(_ bytes: [UInt8]) -> ChatCompletionRequest? {
-        guard case .object(let fields)? = try? JSONValue.parse(bytes),
-              case .string(let model)? = fields["model"], case .array(let rawMessages)? = fields["messages"]
-        else { return nil }
-        var messages: [ChatMessage] = []
-        messages.reserveCapacity(rawMessages.count)
-        for raw in rawMessages {
-            guard case .object(let message) = raw, case .string(let role)? = message["role"],
-                  let name = optionalString(message["name"]), let toolCallID = optionalString(message["tool_call_id"]),
-                  let toolCalls = optionalArray(message["tool_calls"])
-            else { return nil }
-            let content = message["content"] == .null ? nil : message["content"]
-            messages.append(ChatMessage(role: role, content: content, name: name.value, toolCalls: toolCalls.value, toolCallID: toolCallID.value))
-        }
-        var streamOptions: StreamOptions?
-        switch fields["stream_options"] {
-        case nil, .null?: break
-        case .object(let options)?:
-            guard let include = optionalBool(options["include_usage"]) else { return nil }
-            streamOptions = StreamOptions(includeUsage: include.value)
-        default: return nil
-        }
-        guard let stream = optionalBool(fields["stream"]), let maxTokens = optionalInt(fields["max_tokens"]),
-              let maxCompletionTokens = optionalInt(fields["max_completion_tokens"]), let temperature = optionalDouble(fields["temperature"]),
-              let tools = optionalArray(fields["tools"]), let models = optionalArray(fields["models"])
-        else { return nil }
-        var modelList: [String]?
-        if let entries = models.value {
-            modelList = []
-            for entry in entries {
-                guard case .string(let id) = entry else { return nil }
-                modelList?.append(id)
-            }
-        }
-        return ChatCompletionRequest(
-            model: model, messages: messages, stream: stream.value, streamOptions: streamOptions, maxTokens: maxTokens.value,
-            maxCompletionTokens: maxCompletionTokens.value, temperature: temperature.value, tools: tools.value, models: modelList
-        )
-    }
-
     /// An optional field read the way `decodeIfPresent` reads it: absent or null is nil; the wrong type is a failure
     /// (the outer nil), left to `JSONDecoder` to describe.
     struct Present<Value> { var value: Value? }

@@ -19,11 +19,27 @@ public struct RawJSONObject: Sendable, Equatable {
 
     public init() { self.fields = [] }
 
-    /// Splits a JSON object into its top-level fields.
+    /// Splits a JSON object into its top-level fields, every one as written (a key given twice stays twice).
     /// - Throws: ``RawJSONError`` when the bytes are not a single JSON object.
     public init(parsing bytes: some Collection<UInt8>) throws(RawJSONError) {
         var scanner = Scanner(bytes: Array(bytes))
         self.fields = try scanner.scanObjectFields()
+    }
+
+    /// Drops the later copies of a key given twice. For request bodies: the gateway reads the first (as `JSONDecoder`
+    /// does), so a later copy must not reach an upstream that may read the last; a body naming a cheap model first
+    /// and a dear one second would otherwise be routed and billed as the first and run as the second.
+    public mutating func keepFirstOfRepeatedKeys() {
+        // Pairwise: bodies have a dozen fields or so, and this costs less than hashing each key.
+        var index = 1
+        while index < fields.count {
+            let key = fields[index].key
+            if fields[..<index].contains(where: { $0.key == key }) {
+                fields.remove(at: index)
+            } else {
+                index += 1
+            }
+        }
     }
 
     /// The raw value of `key`, if present.
