@@ -30,8 +30,9 @@ final class LogWriter: Sendable {
     /// Appends one line: the timestamp, `level label:`, the metadata as `key=value` pairs in key order, `[source]` and
     /// the message. Written straight into the shared buffer, so a line costs no string of its own.
     func append(level: Logger.Level, label: String, metadata: Logger.Metadata, source: String, message: String) {
-        // `<` on strings: keys of up to 15 ASCII bytes are compared in their inline form, faster than any byte loop.
-        let keys = metadata.keys.sorted(by: <)
+        // Sorted as pairs, so writing them needs no look-up by key; compared as UTF-8 bytes (the order `<` gives for
+        // the ASCII keys logs use, without its Unicode machinery).
+        let pairs = metadata.sorted { Self.precedes($0.key, $1.key) }
         let now = Date().timeIntervalSince1970
         let large = state.withLock { state -> Bool in
             let second = Int(now)
@@ -45,8 +46,7 @@ final class LogWriter: Sendable {
             state.buffer.append(UInt8(ascii: " "))
             state.buffer.append(contentsOf: label.utf8)
             state.buffer.append(UInt8(ascii: ":"))
-            for key in keys {
-                guard let value = metadata[key] else { continue }
+            for (key, value) in pairs {
                 state.buffer.append(UInt8(ascii: " "))
                 state.buffer.append(contentsOf: key.utf8)
                 state.buffer.append(UInt8(ascii: "="))
@@ -64,6 +64,19 @@ final class LogWriter: Sendable {
             return state.buffer.count > 64 << 10
         }
         if large { wake.signal() }
+    }
+
+    /// Whether `a` sorts before `b`, comparing their UTF-8 bytes.
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        let ordered = a.utf8.withContiguousStorageIfAvailable { left in
+            b.utf8.withContiguousStorageIfAvailable { right -> Bool in
+                let common = min(left.count, right.count)
+                guard common > 0, let l = left.baseAddress, let r = right.baseAddress else { return left.count < right.count }
+                let order = memcmp(l, r, common)
+                return order != 0 ? order < 0 : left.count < right.count
+            }
+        }
+        return (ordered ?? nil) ?? (a < b)
     }
 
     /// Writes everything buffered now, on the calling thread.

@@ -31,11 +31,33 @@ public struct RouteDecision: Sendable {
         var breaker: ModelHealth.BreakerState
     }
 
+    /// Why a model was left out: a code, turned into text only when asked for (most requests never ask).
+    enum Exclusion: UInt8, Sendable {
+        case providerNotConfigured, providerNotAllowed, providerBlocked, modelNotAllowed, modelBlocked, overMaxOutputPrice
+        case contextTooSmall, noTools, noVision, noJSONSchema, circuitOpen
+
+        var text: String {
+            switch self {
+            case .providerNotConfigured: "provider not configured"
+            case .providerNotAllowed: "provider not allowed"
+            case .providerBlocked: "provider blocked"
+            case .modelNotAllowed: "model not allowed"
+            case .modelBlocked: "model blocked"
+            case .overMaxOutputPrice: "over max_output_price"
+            case .contextTooSmall: "context window too small"
+            case .noTools: "no tool calling"
+            case .noVision: "no image input"
+            case .noJSONSchema: "no JSON-schema output"
+            case .circuitOpen: "circuit open"
+            }
+        }
+    }
+
     public var tier: UseCase
     public var strategy: RoutingStrategy
     let models: [CatalogModel]
     let ranking: [Ranked]
-    let exclusions: [(index: Int, reason: String)]
+    let exclusions: [(index: Int, reason: Exclusion)]
 
     /// How many models can take the request.
     public var count: Int { ranking.count }
@@ -49,7 +71,7 @@ public struct RouteDecision: Sendable {
     public var candidates: [ScoredCandidate] { ranking.map(candidate) }
 
     /// Why models were left out, for the log and the 503 that names what was tried (`model: reason`).
-    public var excluded: [String] { exclusions.map { "\(models[$0.index].id): \($0.reason)" } }
+    public var excluded: [String] { exclusions.map { "\(models[$0.index].id): \($0.reason.text)" } }
 
     func candidate(_ ranked: Ranked) -> ScoredCandidate {
         ScoredCandidate(
@@ -60,43 +82,90 @@ public struct RouteDecision: Sendable {
 
     /// The compact `x-gaterouter-route` header: the choice and the runner-up with their scores.
     ///
-    /// Written as bytes into one buffer: this runs on every `auto` request, and interpolating each number into its
-    /// own string cost more than the routing decision itself.
+    /// Written as bytes straight into the string's own storage: this runs on every `auto` request, and interpolating
+    /// each number into its own string cost more than the routing decision itself.
     public var summary: String {
-        var out: [UInt8] = []
-        out.reserveCapacity(200)
-        for (position, ranked) in ranking.prefix(2).enumerated() {
-            if position > 0 { out += "; ".utf8 }
-            out += models[ranked.index].id.utf8
-            out += " score=".utf8
-            Self.appendTwoDecimals(ranked.score, to: &out)
-            out += " cost=".utf8
-            Self.appendTwoDecimals(ranked.cost * 1_000_000, to: &out)
-            out += "u$ eta=".utf8
-            Self.appendTwoDecimals(ranked.seconds, to: &out)
-            out.append(UInt8(ascii: "s"))
+        let top = ranking.prefix(2)
+        // Each number takes at most `maximumNumberBytes`; the fixed text of one candidate is 21 bytes, plus "; ".
+        var capacity = 0
+        for ranked in top { capacity += models[ranked.index].id.utf8.count + 23 + 3 * Self.maximumNumberBytes }
+        return String(unsafeUninitializedCapacity: capacity) { buffer in
+            var end = 0
+            func write(_ text: StaticString) {
+                text.withUTF8Buffer { bytes in
+                    for byte in bytes {
+                        buffer[end] = byte
+                        end += 1
+                    }
+                }
+            }
+            for (position, ranked) in top.enumerated() {
+                if position > 0 { write("; ") }
+                for byte in models[ranked.index].id.utf8 {
+                    buffer[end] = byte
+                    end += 1
+                }
+                write(" score=")
+                end = Self.writeTwoDecimals(ranked.score, into: buffer, at: end)
+                write(" cost=")
+                end = Self.writeTwoDecimals(ranked.cost * 1_000_000, into: buffer, at: end)
+                write("u$ eta=")
+                end = Self.writeTwoDecimals(ranked.seconds, into: buffer, at: end)
+                write("s")
+            }
+            return end
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    /// The most bytes ``writeTwoDecimals(_:into:at:)`` writes: a sign, 16 digits and the point, or Swift's own
+    /// spelling of a huge or non-finite value (at most 24 bytes, as in `-1.7976931348623157e+308`).
+    static let maximumNumberBytes = 24
 
     /// Two decimals, as ASCII digits, without `String(format:)` or a string per number.
     static func appendTwoDecimals(_ value: Double, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumNumberBytes) { buffer in
+            let end = writeTwoDecimals(value, into: buffer, at: 0)
+            out.append(contentsOf: buffer[..<end])
+        }
+    }
+
+    /// Writes `value` with two decimals at `start`, and returns where it ends. Needs ``maximumNumberBytes`` of room.
+    static func writeTwoDecimals(_ value: Double, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var end = start
         // Beyond 1e15 the hundredths no longer fit an Int exactly (nor matter): print the value as Swift does.
         guard value.isFinite, abs(value) < 1e15 else {
-            out += "\(value)".utf8
-            return
+            for byte in "\(value)".utf8.prefix(maximumNumberBytes) {
+                out[end] = byte
+                end += 1
+            }
+            return end
         }
         let hundredths = Int((abs(value) * 100).rounded())
-        if value < 0, hundredths != 0 { out.append(UInt8(ascii: "-")) }
-        // Digits come out lowest first: write them, then reverse that run.
-        let start = out.count
+        if value < 0, hundredths != 0 {
+            out[end] = UInt8(ascii: "-")
+            end += 1
+        }
+        // At least "0.00": three digits, the point before the last two. Written from the last digit backwards.
+        var digits = 1
+        var probe = hundredths
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
+        }
+        digits = max(digits, 3)
+        end += digits + 1
+        var position = end - 1
         var rest = hundredths
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+        for written in 0..<digits {
+            if written == 2 {
+                out[position] = UInt8(ascii: ".")
+                position -= 1
+            }
+            out[position] = UInt8(ascii: "0") + UInt8(rest % 10)
             rest /= 10
-            if out.count - start == 2 { out.append(UInt8(ascii: ".")) }
-        } while rest > 0 || out.count - start < 4
-        out[start...].reverse()
+            position -= 1
+        }
+        return end
     }
 
     /// The catalog indexes of the best `limit` candidates, in order: what a plan needs, without building candidates.
@@ -151,8 +220,9 @@ public struct AutoRouter: Sendable {
     public func route(_ profile: RequestProfile, policy: RoutingPolicy, now: ContinuousClock.Instant = .now) -> RouteDecision {
         var ranking: [RouteDecision.Ranked] = []
         var weak: [RouteDecision.Ranked] = []
-        var exclusions: [(index: Int, reason: String)] = []
+        var exclusions: [(index: Int, reason: RouteDecision.Exclusion)] = []
         ranking.reserveCapacity(catalog.models.count)
+        exclusions.reserveCapacity(catalog.models.count)
         let weights = policy.strategy.weights
         // The harder the request, the more a model's fit for it outweighs its price and speed.
         let qualityWeight = weights.quality * (1 + 3 * min(max(profile.hardness, 0), 1))
@@ -161,7 +231,7 @@ public struct AutoRouter: Sendable {
         for index in facts.indices {
             // Most catalog models have no configured provider: turn those away before copying their facts.
             guard facts[index].configured else {
-                exclusions.append((index, "provider not configured"))
+                exclusions.append((index, .providerNotConfigured))
                 continue
             }
             let model = facts[index]
@@ -171,7 +241,7 @@ public struct AutoRouter: Sendable {
             }
             let snapshot = ModelHealth.snapshot(healthSlots[index], now: now)
             if snapshot.state == .open {
-                exclusions.append((index, "circuit open"))
+                exclusions.append((index, .circuitOpen))
                 continue
             }
             let quality = Self.quality(of: model.useCase, for: profile.tier)
@@ -201,18 +271,18 @@ public struct AutoRouter: Sendable {
         return RouteDecision(tier: profile.tier, strategy: policy.strategy, models: catalog.models, ranking: ranking, exclusions: exclusions)
     }
 
-    func exclusionReason(_ model: Facts, profile: RequestProfile, policy: RoutingPolicy) -> String? {
-        guard model.configured else { return "provider not configured" }
-        if !policy.allowedProviders.isEmpty, !policy.allowedProviders.contains(model.provider) { return "provider not allowed" }
-        if policy.blockedProviders.contains(model.provider) { return "provider blocked" }
-        if !policy.allowedModels.isEmpty, !policy.allowedModels.contains(model.id) { return "model not allowed" }
-        if policy.blockedModels.contains(model.id) { return "model blocked" }
-        if let cap = policy.maxOutputPrice, model.outputPrice > cap { return "over max_output_price" }
+    func exclusionReason(_ model: Facts, profile: RequestProfile, policy: RoutingPolicy) -> RouteDecision.Exclusion? {
+        guard model.configured else { return .providerNotConfigured }
+        if !policy.allowedProviders.isEmpty, !policy.allowedProviders.contains(model.provider) { return .providerNotAllowed }
+        if policy.blockedProviders.contains(model.provider) { return .providerBlocked }
+        if !policy.allowedModels.isEmpty, !policy.allowedModels.contains(model.id) { return .modelNotAllowed }
+        if policy.blockedModels.contains(model.id) { return .modelBlocked }
+        if let cap = policy.maxOutputPrice, model.outputPrice > cap { return .overMaxOutputPrice }
         let output = min(profile.requestedOutputTokens ?? profile.expectedOutputTokens, model.maxOutputTokens)
-        if model.contextLength < profile.estimatedPromptTokens + output { return "context window too small" }
-        if profile.needsTools, !model.tools { return "no tool calling" }
-        if profile.needsVision, !model.vision { return "no image input" }
-        if profile.needsJSONSchema, !model.jsonSchema { return "no JSON-schema output" }
+        if model.contextLength < profile.estimatedPromptTokens + output { return .contextTooSmall }
+        if profile.needsTools, !model.tools { return .noTools }
+        if profile.needsVision, !model.vision { return .noVision }
+        if profile.needsJSONSchema, !model.jsonSchema { return .noJSONSchema }
         return nil
     }
 

@@ -129,6 +129,7 @@ import Testing
     @Test(arguments: [
         (0.0, "0.00"), (0.004, "0.00"), (0.005, "0.01"), (0.05, "0.05"), (1, "1.00"), (12.345, "12.35"), (123_456.7, "123456.70"),
         (-0.004, "0.00"), (-1.5, "-1.50"), (Double.infinity, "inf"), (2e15, "2000000000000000.0"),
+        (-Double.greatestFiniteMagnitude, "-1.7976931348623157e+308"), (9.999, "10.00"),
     ])
     func routeNumbersHaveTwoDecimals(value: Double, expected: String) {
         var out: [UInt8] = []

@@ -346,9 +346,9 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
             target: target, plan: request.plan, attempts: failures.count + 1, upstreamModel: target.upstreamModel, adapted: attempt?.adapted ?? [],
             routeSummary: request.routeSummary, rateLimitHeaders: rateLimitHeaders
         )
-        headers[.contentType] = "text/event-stream; charset=utf-8"
-        headers[.cacheControl] = "no-cache"
-        headers[.accelBuffering] = "no"
+        headers.append(HTTPField(name: .contentType, value: "text/event-stream; charset=utf-8"))
+        headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
+        headers.append(HTTPField(name: .accelBuffering, value: "no"))
         engine.addCommonHeaders(&headers, requestID: request.id)
         output?.writeHead(HTTPResponse(status: .ok, headerFields: headers))
     }
