@@ -89,7 +89,7 @@ final class FastChatCompletions: Sendable {
     }
 
     /// A request this path can answer exactly like the controller, or nil when Hummingbird should answer it.
-    private func candidate(_ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop) -> (Request, requestBytes: Int, hedging: Bool)? {
+    private func candidate(_ head: HTTPRequest, body: ByteBuffer, peerAddress: String?, on loop: any EventLoop) -> (Request, requestBytes: Int, hedging: Bool)? {
         let start = ContinuousClock.now
         guard let key = APIKeyAuthMiddleware.presentedKey(authorization: Self.onlyValue(of: .authorization, in: head.headerFields)),
               let identity = authCache.authenticate(key), !identity.key.isExpired(at: Date()), !identity.account.suspended
@@ -107,7 +107,8 @@ final class FastChatCompletions: Sendable {
             strictParams: account.strictParams, report: RequestReport(), loop: loop,
             client: RequestLogMiddleware.clientAddress(
                 // Read only when trusted: it is a joined copy of every hop.
-                forwardedFor: trustForwardedHeaders ? head.headerFields[.xForwardedFor] : nil, peer: peer, trustForwardedHeaders: trustForwardedHeaders
+                forwardedFor: trustForwardedHeaders ? head.headerFields[.xForwardedFor] : nil, peerAddress: peerAddress,
+                trustForwardedHeaders: trustForwardedHeaders
             )
         )
         return (request, bytes.count, account.routing.hedgingPercent > 0)
@@ -165,10 +166,10 @@ final class FastChatCompletions: Sendable {
     /// Callbacks, not futures, from here to the upstream socket and back: a chain of futures per request (allocations,
     /// callback lists, generic metadata look-ups) cost more than the steps it chained.
     func handle(
-        _ head: HTTPRequest, body: ByteBuffer, peer: SocketAddress?, on loop: any EventLoop, output: any FastStreamOutput,
+        _ head: HTTPRequest, body: ByteBuffer, peerAddress: String?, on loop: any EventLoop, output: any FastStreamOutput,
         answered: @escaping Answered
     ) -> Handling? {
-        guard let (request, requestBytes, hedging) = candidate(head, body: body, peer: peer, on: loop) else { return nil }
+        guard let (request, requestBytes, hedging) = candidate(head, body: body, peerAddress: peerAddress, on: loop) else { return nil }
         guard request.chat.isStreaming else {
             answer(request, requestBytes: requestBytes, then: answered)
             return .answering

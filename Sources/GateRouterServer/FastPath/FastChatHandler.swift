@@ -23,7 +23,8 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler, Fast
     }
 
     private let engine: FastChatCompletions
-    private let peer: SocketAddress?
+    /// The client's address as the log line writes it, formatted once per connection.
+    private let peerAddress: String?
     private var mode = Mode.idle
     /// Requests handed to Hummingbird whose response has not ended yet.
     private var owedByHummingbird = 0
@@ -37,7 +38,7 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler, Fast
 
     init(engine: FastChatCompletions, peer: SocketAddress?) {
         self.engine = engine
-        self.peer = peer
+        self.peerAddress = peer?.ipAddress
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -82,7 +83,7 @@ final class FastChatHandler: ChannelDuplexHandler, RemovableChannelHandler, Fast
             // before `handle` returns.
             mode = .answering
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let handling = engine.handle(head, body: body, peer: peer, on: context.eventLoop, output: self) { answer in
+            let handling = engine.handle(head, body: body, peerAddress: peerAddress, on: context.eventLoop, output: self) { answer in
                 let (handler, context) = loopBound.value
                 handler.write(answer, context: context)
             }

@@ -36,7 +36,8 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
     }
 
     private let engine: FastChatCompletions
-    private let peer: SocketAddress?
+    /// The client's address as the log line writes it, formatted once per connection.
+    private let peerAddress: String?
     private let idleTimeout: TimeAmount?
     /// Adds Hummingbird's HTTP handlers right behind this one.
     private let addHTTPHandlers: (ChannelHandlerContext) throws -> Void
@@ -59,7 +60,7 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
 
     init(engine: FastChatCompletions, peer: SocketAddress?, idleTimeout: TimeAmount?, addHTTPHandlers: @escaping (ChannelHandlerContext) throws -> Void) {
         self.engine = engine
-        self.peer = peer
+        self.peerAddress = peer?.ipAddress
         self.idleTimeout = idleTimeout
         self.addHTTPHandlers = addHTTPHandlers
     }
@@ -128,7 +129,7 @@ final class FastHTTP1Front: ChannelDuplexHandler, RemovableChannelHandler, FastS
         let number = requestNumber
         state = .answering(number: number)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let handling = engine.handle(head, body: body, peer: peer, on: context.eventLoop, output: self) { answer in
+        let handling = engine.handle(head, body: body, peerAddress: peerAddress, on: context.eventLoop, output: self) { answer in
             let (front, context) = loopBound.value
             front.write(answer, context: context)
         }

@@ -59,9 +59,32 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
         return nil
     }
 
-    /// The key in an `Authorization: Bearer …` header.
+    /// The key in an `Authorization: Bearer …` header: the scheme in any case, then spaces, the key, and spaces or
+    /// tabs around it dropped.
     static func presentedKey(authorization header: String?) -> String? {
         guard let header else { return nil }
+        // On every request: read the header's UTF-8 bytes, without splitting it into strings or walking Characters.
+        if let key = header.utf8.withContiguousStorageIfAvailable(bearerKey) { return key }
+        return slowPresentedKey(authorization: header)
+    }
+
+    private static func bearerKey(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
+        var start = 0
+        while start < bytes.count, bytes[start] == space { start += 1 }
+        for expected in "bearer".utf8 {
+            // `| 0x20` lowers an ASCII capital; no other byte lands on a lowercase letter of "bearer" that way.
+            guard start < bytes.count, bytes[start] | 0x20 == expected else { return nil }
+            start += 1
+        }
+        guard start < bytes.count, bytes[start] == space else { return nil }
+        var end = bytes.count
+        while start < end, bytes[start] == space || bytes[start] == tab { start += 1 }
+        while end > start, bytes[end - 1] == space || bytes[end - 1] == tab { end -= 1 }
+        return start < end ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) : nil
+    }
+
+    private static func slowPresentedKey(authorization header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         // Spaces and tabs around the key are dropped by hand: Foundation's trimming bridges through NSString.

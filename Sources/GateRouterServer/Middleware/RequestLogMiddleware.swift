@@ -91,10 +91,15 @@ struct RequestLogMiddleware: RouterMiddleware {
     }
 
     static func clientAddress(forwardedFor: String?, peer: SocketAddress?, trustForwardedHeaders: Bool) -> String? {
+        clientAddress(forwardedFor: forwardedFor, peerAddress: trustForwardedHeaders && forwardedFor != nil ? nil : peer?.ipAddress, trustForwardedHeaders: trustForwardedHeaders)
+    }
+
+    /// The same, from the peer's address already formatted (the fast path formats it once per connection).
+    static func clientAddress(forwardedFor: String?, peerAddress: String?, trustForwardedHeaders: Bool) -> String? {
         if trustForwardedHeaders, let forwarded = forwardedFor {
             return forwarded.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
         }
-        return peer?.ipAddress
+        return peerAddress
     }
 }
 
