@@ -216,19 +216,39 @@ final class FastChatCompletions: Sendable {
 
     // MARK: - Attempts
 
-    struct Request: Sendable {
-        var id: String
-        var start: ContinuousClock.Instant
-        var identity: AuthCache.Identity
-        var chat: ChatCompletionRequest
-        var body: RawJSONObject
-        var plan: RoutePlan
+    /// One request's facts, fixed once it is taken. A class: the attempts, the upstream callback and the answer's
+    /// closures each capture it, and copying a struct this size into every one of them (a retain per field) cost more
+    /// than sharing one reference.
+    final class Request: Sendable {
+        let id: String
+        let start: ContinuousClock.Instant
+        let identity: AuthCache.Identity
+        let chat: ChatCompletionRequest
+        let body: RawJSONObject
+        let plan: RoutePlan
         /// `plan.decision?.summary`, formatted once: the route header, the ledger and the log line all carry it.
-        var routeSummary: String?
-        var strictParams: Bool
-        var report: RequestReport
-        var loop: any EventLoop
-        var client: String?
+        let routeSummary: String?
+        let strictParams: Bool
+        let report: RequestReport
+        let loop: any EventLoop
+        let client: String?
+
+        init(
+            id: String, start: ContinuousClock.Instant, identity: AuthCache.Identity, chat: ChatCompletionRequest, body: RawJSONObject, plan: RoutePlan,
+            routeSummary: String?, strictParams: Bool, report: RequestReport, loop: any EventLoop, client: String?
+        ) {
+            self.id = id
+            self.start = start
+            self.identity = identity
+            self.chat = chat
+            self.body = body
+            self.plan = plan
+            self.routeSummary = routeSummary
+            self.strictParams = strictParams
+            self.report = report
+            self.loop = loop
+            self.client = client
+        }
     }
 
     enum Outcome: Sendable {
