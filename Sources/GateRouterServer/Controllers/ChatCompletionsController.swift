@@ -49,9 +49,7 @@ struct ChatCompletionsController: Sendable {
         session.update { $0.requestBytes = bytes.count }
         let body: RawJSONObject
         do {
-            var parsed = try RawJSONObject(parsing: bytes)
-            parsed.keepFirstOfRepeatedKeys()
-            body = parsed
+            body = try Self.requestBody(bytes)
         } catch {
             throw GatewayError.invalidJSON(error.description)
         }
@@ -160,6 +158,14 @@ struct ChatCompletionsController: Sendable {
 
     /// The route for a parsed request under its account's settings and its key's allowed models; shared by this
     /// handler and the NIO fast path so both choose alike.
+    /// A request body as both paths read and forward it: its top-level fields, a key given twice keeping its first
+    /// value (the one ``ChatCompletionRequest`` reads), so the upstream runs what was routed and billed.
+    static func requestBody(_ bytes: [UInt8]) throws(RawJSONError) -> RawJSONObject {
+        var body = try RawJSONObject(parsing: bytes)
+        body.keepFirstOfRepeatedKeys()
+        return body
+    }
+
     static func plan(
         _ chat: ChatCompletionRequest, body: RawJSONObject, identity: AuthCache.Identity, planner: RoutePlanner, authCache: AuthCache, maxAttempts: Int
     ) throws -> (RoutePlan, Account) {

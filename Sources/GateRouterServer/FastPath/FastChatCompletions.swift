@@ -95,13 +95,12 @@ final class FastChatCompletions: Sendable {
               let identity = authCache.authenticate(key), !identity.key.isExpired(at: Date()), !identity.account.suspended
         else { return nil }
         let bytes = Array(body.readableBytesView)
-        guard var json = try? RawJSONObject(parsing: bytes), let chat = try? ChatCompletionRequest.decode(from: bytes),
+        guard let json = try? ChatCompletionsController.requestBody(bytes), let chat = try? ChatCompletionRequest.decode(from: bytes),
               let (plan, account) = try? ChatCompletionsController.plan(
                   chat, body: json, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts
               ),
               plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && $0.provider.plainHTTPChatCompletionsURL != nil })
         else { return nil }
-        json.keepFirstOfRepeatedKeys()
         let request = Request(
             id: requestIDs.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, routeSummary: plan.decision?.summary,
             strictParams: account.strictParams, report: RequestReport(), loop: loop,

@@ -65,7 +65,8 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
         guard let header else { return nil }
         // On every request: read the header's UTF-8 bytes, without splitting it into strings or walking Characters.
         if let key = header.utf8.withContiguousStorageIfAvailable(bearerKey) { return key }
-        return slowPresentedKey(authorization: header)
+        var contiguous = header  // a bridged string: made native once, then read the same way
+        return contiguous.withUTF8(bearerKey)
     }
 
     private static func bearerKey(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
@@ -82,16 +83,6 @@ struct APIKeyAuthMiddleware: RouterMiddleware {
         while start < end, bytes[start] == space || bytes[start] == tab { start += 1 }
         while end > start, bytes[end - 1] == space || bytes[end - 1] == tab { end -= 1 }
         return start < end ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) : nil
-    }
-
-    private static func slowPresentedKey(authorization header: String) -> String? {
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        // Spaces and tabs around the key are dropped by hand: Foundation's trimming bridges through NSString.
-        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        var key = parts[1].drop(while: isBlank)
-        while let last = key.last, isBlank(last) { key = key.dropLast() }
-        return key.isEmpty ? nil : String(key)
     }
 }
 

@@ -91,7 +91,7 @@ struct RequestLogMiddleware: RouterMiddleware {
     }
 
     static func clientAddress(forwardedFor: String?, peer: SocketAddress?, trustForwardedHeaders: Bool) -> String? {
-        clientAddress(forwardedFor: forwardedFor, peerAddress: trustForwardedHeaders && forwardedFor != nil ? nil : peer?.ipAddress, trustForwardedHeaders: trustForwardedHeaders)
+        clientAddress(forwardedFor: forwardedFor, peerAddress: peer?.ipAddress, trustForwardedHeaders: trustForwardedHeaders)
     }
 
     /// The same, from the peer's address already formatted (the fast path formats it once per connection).
