@@ -26,7 +26,6 @@ func routingBenchmark() throws {
     let catalog = try ModelCatalog.bundled()
     let router = AutoRouter(catalog: catalog, providers: try ProviderSettings.resolveAll(config: [:], environment: environment), health: ModelHealth())
     let classifier = RequestClassifier(difficulty: try DifficultyClassifier.bundled())
-    let policy = RoutingPolicy()
     // Live traffic has taught the health tracker about every model: decisions read real averages, not the empty fast path.
     for model in catalog.models {
         router.health.recordSuccess(model: model.id, provider: model.provider, timeToFirstToken: .milliseconds(300), tokensPerSecond: 80)
@@ -38,13 +37,20 @@ func routingBenchmark() throws {
         conversation.append(["role": "assistant", "content": .string(String(repeating: "Here is a detailed answer with configuration examples. ", count: 12))])
     }
     let document = String(repeating: "The committee reviewed the quarterly figures and noted a steady rise in costs. ", count: 5_000)  // ~100k tokens
-    let cases: [(String, ChatCompletionRequest)] = [
-        ("short chat", try request([["role": "user", "content": "hi! what's a good name for a cat?"]])),
-        ("20-message conversation", try request(conversation)),
-        ("100k-token document", try request([["role": "user", "content": .string("Summarise this report:\n" + document)]])),
+    let benchPrompt = try request([
+        ["role": "system", "content": "You are a concise assistant. Answer in one short paragraph and cite no sources."],
+        ["role": "user", "content": "What is the capital of France, and why did it become the capital? Keep it brief."],
+    ])
+    var openAIOnly = RoutingPolicy()
+    openAIOnly.allowedProviders = ["openai"]
+    let cases: [(String, ChatCompletionRequest, RoutingPolicy)] = [
+        ("scripts/bench.sh prompt", benchPrompt, openAIOnly),
+        ("short chat", try request([["role": "user", "content": "hi! what's a good name for a cat?"]]), RoutingPolicy()),
+        ("20-message conversation", try request(conversation), RoutingPolicy()),
+        ("100k-token document", try request([["role": "user", "content": .string("Summarise this report:\n" + document)]]), RoutingPolicy()),
     ]
     print("routing decision over \(catalog.models.count) catalog models (classification + token estimate + filter + score)")
-    for (name, request) in cases {
+    for (name, request, policy) in cases {
         var sink = 0
         for _ in 0..<500 { sink &+= router.route(classifier.profile(request), policy: policy).count }
         // Five timed trials of 20,000 decisions each: the median is the figure, the spread shows the noise.
@@ -62,8 +68,9 @@ func routingBenchmark() throws {
         let decision = router.route(profile, policy: policy)
         let profileOnly = clock.measure { for _ in 0..<iterations { sink &+= classifier.profile(request).estimatedPromptTokens } }
         let routeOnly = clock.measure { for _ in 0..<iterations { sink &+= router.route(profile, policy: policy).count } }
+        let summaryOnly = clock.measure { for _ in 0..<iterations { sink &+= decision.summary.utf8.count } }
         let label = name.padding(toLength: 26, withPad: " ", startingAt: 0)
-        print("  \(label) \(String(format: "%7.0f", trials[2])) ns/decision median (min \(Int(trials[0])), max \(Int(trials[4])); classify \(Int(nanoseconds(profileOnly) / Double(iterations))) ns, route \(Int(nanoseconds(routeOnly) / Double(iterations))) ns)")
+        print("  \(label) \(String(format: "%7.0f", trials[2])) ns/decision median (min \(Int(trials[0])), max \(Int(trials[4])); classify \(Int(nanoseconds(profileOnly) / Double(iterations))) ns, route \(Int(nanoseconds(routeOnly) / Double(iterations))) ns; route summary \(Int(nanoseconds(summaryOnly) / Double(iterations))) ns)")
         print("  \(String(repeating: " ", count: 26)) ~\(profile.estimatedPromptTokens) tokens, tier \(profile.tier.rawValue), choice \(decision.top(1).first?.model.id ?? "-") (sink \(sink % 7))")
     }
 }

@@ -44,4 +44,29 @@ import Testing
         #expect(stored.count == count)
         #expect(Set(stored.map(\.id)) == Set((0..<count).map { "req_\($0)" }))
     }
+
+    /// The linger gathers a quiet interval's records into one transaction; it must not pace a backlog. With a linger of
+    /// a minute, ten full batches already queued are all written at once, not one a minute.
+    @Test(.timeLimit(.minutes(1)))
+    func aBacklogIsWrittenWithoutWaitingTheLingerBetweenBatches() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gaterouter-recorder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        try await store.migrate()
+        let recorder = UsageRecorder(store: store, spend: SpendTracker(), capacity: 1_000, batchSize: 10, linger: .seconds(60), logger: Logger(label: "test"))
+        let count = 100
+        for index in 0..<count {
+            await recorder.record(LedgerRecord(id: "req_\(index)", created: Date(), accountID: "a", keyID: "k", requestedModel: "m", cost: Picodollars(1)))
+        }
+        let running = Task { try await recorder.run() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while recorder.written < count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(recorder.written == count)
+        #expect(try await store.usage(UsageQuery(limit: count + 10)).count == count)
+        running.cancel()
+        try await running.value
+    }
 }

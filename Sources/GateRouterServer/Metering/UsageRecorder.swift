@@ -12,7 +12,7 @@ import Synchronization
 ///   batch that was written but reported as failed is not billed twice.
 /// - On graceful shutdown it runs after the HTTP server has drained its requests (services stop in reverse order),
 ///   writes everything still queued, then returns. A hard kill loses at most what is queued and not yet written:
-///   the records of the last batch interval (the 10 ms linger plus one write).
+///   the records of the last batch interval (the 50 ms linger plus one write).
 public final class UsageRecorder: Service, Sendable {
     private struct State {
         var queue: [LedgerRecord] = []
@@ -30,11 +30,13 @@ public final class UsageRecorder: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    /// - Parameter linger: the pause after each write, so the records of that interval go in one transaction. Without
-    ///   it every request at low concurrency costs its own transaction and several thread wake-ups (about a third of
-    ///   the gateway's CPU at one connection).
+    /// - Parameter linger: the pause after a write that left less than a batch queued, so the records of that interval
+    ///   go in one transaction. Without it every request at low concurrency costs its own transaction and several
+    ///   thread wake-ups (about a third of the gateway's CPU at one connection). At 3,000 requests a second, 50 ms
+    ///   rather than 10 ms cut the writer's CPU per request from about 20 µs to 13 µs (a transaction's fixed cost,
+    ///   spread over five times the records).
     public init(
-        store: any GatewayStore, spend: SpendTracker, capacity: Int = 10_000, batchSize: Int = 500, linger: Duration = .milliseconds(10),
+        store: any GatewayStore, spend: SpendTracker, capacity: Int = 10_000, batchSize: Int = 500, linger: Duration = .milliseconds(50),
         logger: Logger
     ) {
         self.store = store
@@ -105,7 +107,7 @@ public final class UsageRecorder: Service, Sendable {
                 while let batch = await nextBatch() {
                     await write(batch)
                     // Cancelled (a forced stop) the sleep returns at once; a graceful shutdown waits one linger at most.
-                    if linger > .zero, !state.withLock({ $0.shuttingDown }) { try? await Task.sleep(for: linger) }
+                    if linger > .zero, !shouldWriteAgainAtOnce { try? await Task.sleep(for: linger) }
                 }
             } onGracefulShutdown: {
                 self.beginShutdown()
@@ -114,6 +116,13 @@ public final class UsageRecorder: Service, Sendable {
             self.beginShutdown()
         }
         logger.debug("usage recorder drained", metadata: ["gr.ledger.written": "\(written)"])
+    }
+
+    /// No linger while stopping, nor while a full batch is already waiting: lingering then would cap the ledger at one
+    /// batch per linger (500 records per 50 ms is 10,000 requests a second), and the queue would fill and hold requests
+    /// back long before the database is the limit.
+    private var shouldWriteAgainAtOnce: Bool {
+        state.withLock { $0.shuttingDown || $0.queue.count >= batchSize }
     }
 
     private func beginShutdown() {
