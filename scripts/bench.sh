@@ -8,7 +8,7 @@
 #
 #   bash scripts/bench.sh            # one pass, about 6 minutes after the release build and the one-time installs
 #   BENCH_DURATION=5 bash scripts/bench.sh
-#   BENCH_PACE_MS=10 bash scripts/bench.sh   # the paced rows' pause after each answer (default 20 ms)
+#   BENCH_PACE_MS=10 bash scripts/bench.sh   # the paced rows' mean pause after each answer (default 20 ms)
 #
 # Prints a table and writes it to bench/results/<UTC time>.json. Run it alone on the machine, and more than once:
 # other processes add noise. Needs wrk and nginx (installed with apt-get when missing) and PyPI for LiteLLM.
@@ -120,7 +120,8 @@ for c in 1 64 256; do
 done
 # Added latency at the same load: at saturation each path runs at its own rate, and with 64 connections a path's
 # latency is mostly 64 / its throughput, so the saturated rows compare throughputs twice. Here every connection pauses
-# $PACE_MS after each answer (64 connections, 20 ms: about 3,000 requests/s), a rate both paths hold.
+# $PACE_MS on average (drawn from 0 to twice that) after each answer (64 connections, 20 ms: about 3,000 requests/s), a
+# rate both paths hold.
 run_wrk direct json-paced 64 http://127.0.0.1:18080/v1/chat/completions "$WORK/direct-json.json" "" "" "$PACE_MS"
 run_wrk gaterouter json-paced 64 http://127.0.0.1:18090/openai/v1/chat/completions "$WORK/gateway-json.json" "$KEY" "$GATEWAY_PID" "$PACE_MS"
 # `auto` against the fixed model it picks for this prompt (same upstream, same answer): the difference is routing's.
