@@ -153,8 +153,10 @@ let package = Package(
         .executableTarget(
             name: "GateRouterBench",
             dependencies: [
-                "GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting", "GateRouterStorage", "CAllocationCounter",
+                "GateRouterWire", "GateRouterCatalog", "GateRouterProviders", "GateRouterRouting", "GateRouterStorage", "GateRouterServer",
+                "CAllocationCounter",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

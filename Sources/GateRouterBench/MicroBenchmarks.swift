@@ -2,8 +2,10 @@ import CAllocationCounter
 import Foundation
 import GateRouterCatalog
 import GateRouterProviders
+import GateRouterServer
 import GateRouterStorage
 import GateRouterWire
+import Logging
 
 /// Times the hot path's functions one by one and counts their heap allocations: `gaterouter-bench micro`.
 enum MicroBenchmarks {
@@ -90,10 +92,74 @@ enum MicroBenchmarks {
         finePricing.input = Decimal(string: "0.0000001") ?? 0
         results.append(measure("cost: sub-picodollar price (Decimal)") { Int(CostCalculator.cost(of: usage, pricing: finePricing).value & 1) })
 
+        results += requestLogLine()
+
         print("hot-path functions (median of 5 trials of 20,000 calls; allocations counted by wrapping malloc)")
         for result in results {
             let label = result.name.padding(toLength: 40, withPad: " ", startingAt: 0)
             print("  \(label) \(String(format: "%8.0f", result.nanoseconds)) ns/op  \(String(format: "%6.1f", result.allocations)) allocations/op")
         }
+    }
+
+    /// A fast-path request's log line, the old way and the new: the event loop built `Logger` metadata and the writer
+    /// sorted and formatted it under its lock; now the event loop queues a value and the writer thread formats it.
+    static func requestLogLine() -> [Result] {
+        var fields = RequestReport.Fields()
+        fields.model = "openai/gpt-4.1-nano"
+        fields.provider = "openai"
+        fields.keyID = "key_0123456789abcdef"
+        fields.upstreamModel = "gpt-4.1-mini"
+        fields.promptTokens = 57
+        fields.completionTokens = 21
+        fields.attempts = 1
+        fields.route = "openai/gpt-4.1-nano score=11.10 cost=55.90u$ eta=0.04s; openai/gpt-5-mini score=7.39 cost=267.75u$ eta=2.30s"
+        fields.tier = "general"
+        func line() -> RequestLogLine {
+            RequestLogLine(
+                method: "POST", route: "/openai/v1/chat/completions", status: 200, duration: .microseconds(2_400), client: "127.0.0.1", fields: fields,
+                clientDisconnected: false, requestID: "req_01a217c4850aec9e2c778dc9d208c599"
+            )
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
+        var queue: [RequestLogLine] = []
+        queue.reserveCapacity(1_024)
+        return [
+            measure("log line: Logger metadata + format") {
+                if buffer.count > 60_000 { buffer.removeAll(keepingCapacity: true) }
+                // Sorted as the gateway's writer sorts (`LogWriter.precedes`): UTF-8 bytes with memcmp.
+                let pairs = line().metadata.sorted { a, b in
+                    let ordered = a.key.utf8.withContiguousStorageIfAvailable { left in
+                        b.key.utf8.withContiguousStorageIfAvailable { right -> Bool in
+                            let common = min(left.count, right.count)
+                            guard common > 0, let l = left.baseAddress, let r = right.baseAddress else { return left.count < right.count }
+                            let order = memcmp(l, r, common)
+                            return order != 0 ? order < 0 : left.count < right.count
+                        }
+                    }
+                    return (ordered ?? nil) ?? (a.key < b.key)
+                }
+                for (key, value) in pairs {
+                    buffer.append(UInt8(ascii: " "))
+                    buffer.append(contentsOf: key.utf8)
+                    buffer.append(UInt8(ascii: "="))
+                    switch value {
+                    case .string(let text): buffer.append(contentsOf: text.utf8)
+                    default: buffer.append(contentsOf: value.description.utf8)
+                    }
+                }
+                return buffer.count
+            },
+            measure("log line: queue value (event loop)") {
+                if queue.count == 1_024 { queue.removeAll(keepingCapacity: true) }
+                queue.append(line())
+                return queue.count
+            },
+            measure("log line: format value (writer)") {
+                if buffer.count > 60_000 { buffer.removeAll(keepingCapacity: true) }
+                line().appendPairs(to: &buffer)
+                return buffer.count
+            },
+        ]
     }
 }

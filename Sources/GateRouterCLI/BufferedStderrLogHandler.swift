@@ -1,4 +1,5 @@
 import Foundation
+import GateRouterServer
 import Logging
 import Synchronization
 
@@ -6,17 +7,33 @@ import Synchronization
 ///
 /// `StreamLogHandler` formats a timestamp with the C library and issues one `write(2)` per line on the calling thread:
 /// with a line per request, that is a blocking system call on an event loop for every request. Here the caller only
-/// formats the line into a shared buffer; a dedicated thread writes what has gathered every 20 ms (at once past
-/// 64 KiB). `flush()` writes the rest; `gaterouter serve` calls it when it stops.
+/// formats the line into a shared buffer, and the fast path's request lines (``RequestLineWriter``) are only queued
+/// as values; a dedicated thread formats those and writes what has gathered every 20 ms (sooner past 64 KiB or 512
+/// queued requests). `flush()` writes the rest; `gaterouter serve` calls it when it stops.
 final class LogWriter: Sendable {
     private struct State {
         var buffer: [UInt8] = []
         /// The formatted timestamp of `second`, reused for every line in that second.
         var second = -1
         var stamp = ""
+        /// Request lines not formatted yet, each with the second it was logged in. They come after everything in
+        /// `buffer`: a line appended to `buffer` formats these first.
+        var requests: [QueuedRequestLine] = []
     }
 
+    private struct QueuedRequestLine {
+        var second: Int
+        var label: String
+        var line: RequestLogLine
+    }
+
+    /// Queued request lines that wake the writer before its next round (about 200 KB of text).
+    private static let requestsPerWake = 512
+
     private let state = Mutex(State())
+    /// Held for a whole flush, so that two (the writer thread's and the last one on the way out) cannot write their
+    /// lines out of order. The event loops never take it.
+    private let flushing = Mutex(())
     private let wake = NSCondition()
     private let descriptor: Int32
 
@@ -35,17 +52,19 @@ final class LogWriter: Sendable {
         let pairs = metadata.sorted { Self.precedes($0.key, $1.key) }
         let now = Date().timeIntervalSince1970
         let large = state.withLock { state -> Bool in
+            // Lines other than requests are few (start-up, warnings, errors): the queued request lines before this
+            // one are formatted here, so the output keeps the order the lines were logged in.
+            if !state.requests.isEmpty {
+                var timestamps = Timestamps(second: state.second, stamp: state.stamp)
+                Self.format(state.requests, into: &state.buffer, timestamps: &timestamps)
+                state.requests.removeAll(keepingCapacity: true)
+            }
             let second = Int(now)
             if second != state.second {
                 state.second = second
                 state.stamp = Self.timestamp(second)
             }
-            state.buffer.append(contentsOf: state.stamp.utf8)
-            state.buffer.append(UInt8(ascii: " "))
-            state.buffer.append(contentsOf: level.rawValue.utf8)
-            state.buffer.append(UInt8(ascii: " "))
-            state.buffer.append(contentsOf: label.utf8)
-            state.buffer.append(UInt8(ascii: ":"))
+            Self.appendPrefix(stamp: state.stamp, level: level, label: label, to: &state.buffer)
             for (key, value) in pairs {
                 state.buffer.append(UInt8(ascii: " "))
                 state.buffer.append(contentsOf: key.utf8)
@@ -79,13 +98,72 @@ final class LogWriter: Sendable {
         return (ordered ?? nil) ?? (a < b)
     }
 
+    /// Queues a request line, formatted later by the writer thread (or before the next other line): the event loop that
+    /// logs it only appends a value.
+    func append(request line: RequestLogLine, label: String) {
+        let second = time(nil)
+        let queued = state.withLock { state -> Int in
+            state.requests.append(QueuedRequestLine(second: second, label: label, line: line))
+            return state.requests.count
+        }
+        if queued == Self.requestsPerWake { wake.signal() }
+    }
+
     /// Writes everything buffered now, on the calling thread.
     func flush() {
-        let pending = state.withLock { state -> [UInt8] in
-            defer { state.buffer.removeAll(keepingCapacity: true) }
-            return state.buffer
+        flushing.withLock { _ in flushNow() }
+    }
+
+    private func flushNow() {
+        let (pending, requests, timestamp) = state.withLock { state -> ([UInt8], [QueuedRequestLine], Timestamps) in
+            defer {
+                state.buffer.removeAll(keepingCapacity: true)
+                state.requests.removeAll(keepingCapacity: true)
+            }
+            return (state.buffer, state.requests, Timestamps(second: state.second, stamp: state.stamp))
         }
-        write(pending)
+        var bytes = pending
+        // Outside the lock: the event loops keep queueing while these are formatted.
+        var timestamps = timestamp
+        Self.format(requests, into: &bytes, timestamps: &timestamps)
+        write(bytes)
+    }
+
+    /// The last timestamp formatted, reused while the second lasts.
+    private struct Timestamps {
+        var second: Int
+        var stamp: String
+
+        mutating func stamp(for second: Int) -> String {
+            if second != self.second {
+                self.second = second
+                stamp = LogWriter.timestamp(second)
+            }
+            return stamp
+        }
+    }
+
+    /// `<timestamp> <level> <label>:`, the start of every line.
+    private static func appendPrefix(stamp: String, level: Logger.Level, label: String, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: stamp.utf8)
+        buffer.append(UInt8(ascii: " "))
+        buffer.append(contentsOf: level.rawValue.utf8)
+        buffer.append(UInt8(ascii: " "))
+        buffer.append(contentsOf: label.utf8)
+        buffer.append(UInt8(ascii: ":"))
+    }
+
+    /// Request lines as ``append(level:label:metadata:source:message:)`` would write their `Logger` metadata.
+    private static func format(_ requests: [QueuedRequestLine], into buffer: inout [UInt8], timestamps: inout Timestamps) {
+        for request in requests {
+            appendPrefix(stamp: timestamps.stamp(for: request.second), level: .info, label: request.label, to: &buffer)
+            request.line.appendPairs(to: &buffer)
+            buffer.append(contentsOf: " [".utf8)
+            buffer.append(contentsOf: RequestLogLine.source.utf8)
+            buffer.append(contentsOf: "] ".utf8)
+            buffer.append(contentsOf: RequestLogLine.message.utf8)
+            buffer.append(UInt8(ascii: "\n"))
+        }
     }
 
     /// Runs for the life of the process (the thread is a daemon: exit does not wait for it), at nice 10: serving
@@ -166,5 +244,15 @@ struct BufferedStderrLogHandler: LogHandler {
             merged = all
         }
         writer.append(level: level, label: label, metadata: merged, source: source, message: message.description)
+    }
+}
+
+/// The request log lines of the fast path, straight to a ``LogWriter`` (see `RequestLogSink`).
+struct RequestLineWriter: RequestLogSink {
+    let writer: LogWriter
+    let label: String
+
+    func write(_ line: RequestLogLine) {
+        writer.append(request: line, label: label)
     }
 }

@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
         let writer = LogWriter()
         defer { writer.flush() }
         let logger = makeLogger(label: "gaterouter", level: logLevel ?? environment["GATEROUTER_LOG_LEVEL"], writer: writer)
+        // The fast path's request lines go to the writer as values, formatted on its thread.
+        let requestLog = RequestLineWriter(writer: writer, label: "gaterouter")
         let configuration: GatewayConfiguration
         do {
             configuration = try GatewayConfiguration.load(
@@ -50,14 +52,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let databaseURL = database ?? environment["GATEROUTER_DATABASE_URL"]
         try await GatewayBootstrap.withState(databaseURL: databaseURL, dataDirectory: configuration.dataDirectory, logger: logger) { state in
-            try await run(configuration: configuration, state: state, logger: logger)
+            try await run(configuration: configuration, state: state, logger: logger, requestLog: requestLog)
         }
     }
 
-    private func run(configuration: GatewayConfiguration, state: GatewayBootstrap.Result, logger: Logger) async throws {
+    private func run(configuration: GatewayConfiguration, state: GatewayBootstrap.Result, logger: Logger, requestLog: RequestLineWriter) async throws {
         var configuration = configuration
         guard demo else {
-            try await serve(configuration, state: state, logger: logger)
+            try await serve(configuration, state: state, logger: logger, requestLog: requestLog)
             return
         }
         // Demo: a mock upstream on a free loopback port stands in for every provider.
@@ -72,13 +74,13 @@ struct ServeCommand: AsyncParsableCommand {
             var iterator = ports.makeAsyncIterator()
             guard let mockPort = await iterator.next() else { throw ValidationError("the demo upstream did not start") }
             configuration = configuration.simulatingProviders(at: "http://127.0.0.1:\(mockPort)")
-            try await serve(configuration, state: state, logger: logger)
+            try await serve(configuration, state: state, logger: logger, requestLog: requestLog)
             group.cancelAll()
         }
     }
 
-    private func serve(_ configuration: GatewayConfiguration, state: GatewayBootstrap.Result, logger: Logger) async throws {
-        let app = buildApplication(configuration: configuration, state: state, logger: logger) { port in
+    private func serve(_ configuration: GatewayConfiguration, state: GatewayBootstrap.Result, logger: Logger, requestLog: RequestLineWriter) async throws {
+        let app = buildApplication(configuration: configuration, state: state, logger: logger, requestLog: requestLog) { port in
             printBanner(configuration: configuration, port: port, firstStartKey: state.firstStartKey)
         }
         try await app.runService()

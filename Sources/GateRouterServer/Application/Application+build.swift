@@ -18,11 +18,13 @@ public typealias GatewayApplication = Application<RouterResponder<GatewayRequest
 ///   - httpClient: the upstream client; when nil, one is created with the configured timeouts and shut down with the
 ///     application.
 ///   - logger: the application logger.
+///   - requestLog: where the fast path's request lines go instead of `logger` (the CLI's stderr writer); nil: `logger`.
 public func buildApplication(
     configuration: GatewayConfiguration,
     state: GatewayBootstrap.Result,
     httpClient: HTTPClient? = nil,
     logger: Logger,
+    requestLog: (any RequestLogSink)? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> GatewayApplication {
     var services: [any Service] = []
@@ -52,7 +54,7 @@ public func buildApplication(
     }
     let (router, fastPath) = buildRouter(
         configuration: configuration, state: state, httpClient: client, exchangePool: exchangePool, metrics: metrics, meter: meter, console: console,
-        logger: logger
+        logger: logger, requestLog: requestLog
     )
     return Application(
         router: router,
@@ -88,7 +90,8 @@ func buildRouter(
     metrics: GatewayMetrics,
     meter: Meter,
     console: ConsoleAssets?,
-    logger: Logger
+    logger: Logger,
+    requestLog: (any RequestLogSink)? = nil
 ) -> (Router<GatewayRequestContext>, FastChatCompletions) {
     let router = Router(context: GatewayRequestContext.self)
     if !configuration.corsAllowedOrigins.isEmpty {
@@ -112,7 +115,7 @@ func buildRouter(
         authCache: state.authCache, meter: meter, planner: planner, health: health, limits: configuration.routing, metrics: metrics, pool: exchangePool,
         requestTimeout: configuration.limits.upstreamRequestTimeout, maxResponseBytes: OpenAICompatibleAdapter.Configuration().maxResponseBytes,
         maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes, trustForwardedHeaders: configuration.trustForwardedHeaders, serverName: "GateRouter",
-        logger: logger
+        logger: logger, requestLog: requestLog
     )
 
     // Console sessions (cookies) stand in for a key or the admin token on the APIs the console's pages call.

@@ -48,6 +48,8 @@ public final class RequestReport: Sendable {
         /// Upstream attempts made (fallbacks, retries and hedges included), and why the ones that did not answer failed.
         public var attempts: Int?
         public var failedAttempts: [String] = []
+
+        public init() {}
     }
 
     private let fields = Mutex(Fields())

@@ -47,13 +47,15 @@ final class FastChatCompletions: Sendable {
     let trustForwardedHeaders: Bool
     let serverName: String
     let logger: Logger
+    /// Where request lines go when not through `logger` (see ``RequestLogSink``).
+    let requestLog: (any RequestLogSink)?
     let dates = HTTPDateCache()
     let requestIDs = RequestIDGenerator()
 
     init(
         authCache: AuthCache, meter: Meter, planner: RoutePlanner, health: ModelHealth, limits: GatewayConfiguration.RoutingLimits, metrics: GatewayMetrics,
         pool: LoopLocalHTTPPool, requestTimeout: Duration, maxResponseBytes: Int, maxRequestBodyBytes: Int, trustForwardedHeaders: Bool, serverName: String,
-        logger: Logger
+        logger: Logger, requestLog: (any RequestLogSink)? = nil
     ) {
         self.authCache = authCache
         self.meter = meter
@@ -68,6 +70,7 @@ final class FastChatCompletions: Sendable {
         self.trustForwardedHeaders = trustForwardedHeaders
         self.serverName = serverName
         self.logger = logger
+        self.requestLog = requestLog
     }
 
     /// Whether a request head is worth collecting: the chat route with a bearer key and no browser origin.
@@ -395,10 +398,10 @@ final class FastChatCompletions: Sendable {
         var buffer = ByteBuffer()
         buffer.writeBytes(body)
         let answer = Answer(head: HTTPResponse(status: .init(code: status), headerFields: headers), body: buffer) {
-            [metrics, report = request.report, client = request.client, start = request.start, id = request.id, logger] written in
+            [metrics, report = request.report, client = request.client, start = request.start, id = request.id, logger, requestLog] written in
             RequestLogMiddleware.finish(
                 report.snapshot, method: "POST", path: Self.path, route: Self.path, status: status, client: client, duration: ContinuousClock.now - start,
-                clientDisconnected: !written, logger: logger, metrics: metrics, requestID: id
+                clientDisconnected: !written, logger: logger, metrics: metrics, requestID: id, sink: requestLog
             )
         }
         guard let record = session.finishWithoutWaiting(status: status, error: error) else {
@@ -439,7 +442,8 @@ extension FastChatCompletions {
         }
         RequestLogMiddleware.finish(
             request.report.snapshot, method: "POST", path: Self.path, route: Self.path, status: status, client: request.client,
-            duration: ContinuousClock.now - request.start, clientDisconnected: clientDisconnected, logger: logger, metrics: metrics, requestID: request.id
+            duration: ContinuousClock.now - request.start, clientDisconnected: clientDisconnected, logger: logger, metrics: metrics, requestID: request.id,
+            sink: requestLog
         )
     }
 }

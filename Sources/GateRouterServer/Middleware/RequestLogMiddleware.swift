@@ -52,37 +52,26 @@ struct RequestLogMiddleware: RouterMiddleware {
         return response
     }
 
-    /// The request's one log line and its metrics; also written by the NIO fast path for the requests it answers.
+    /// The request's one log line and its metrics; also written by the NIO fast path for the requests it answers,
+    /// which passes its `sink` (the line then skips `Logger.Metadata`; see ``RequestLogSink``).
     static func finish(
         _ fields: RequestReport.Fields, method: String, path: String, route: String, status: Int, client: String?, duration: Duration,
-        clientDisconnected: Bool, logger: Logger, metrics: GatewayMetrics, requestID: String? = nil
+        clientDisconnected: Bool, logger: Logger, metrics: GatewayMetrics, requestID: String? = nil, sink: (any RequestLogSink)? = nil
     ) {
         if path.hasPrefix("/openai/") {
             metrics.recordRequest(route: route, model: fields.model ?? "none", provider: fields.provider ?? "none", status: status, duration: duration)
         }
-        // Sized for every field up front: growing a dictionary rehashes what it holds.
-        var metadata = Logger.Metadata(minimumCapacity: 20)
-        metadata["gr.method"] = .string(method)
-        metadata["gr.route"] = .string(route)
-        metadata["gr.status"] = .stringConvertible(status)
-        metadata["gr.duration_ms"] = .stringConvertible(Int(duration / .milliseconds(1)))
-        if let client { metadata["gr.client"] = .string(client) }
-        if let value = fields.keyID { metadata["gr.key.id"] = .string(value) }
-        if let value = fields.model { metadata["gr.model"] = .string(value) }
-        if let value = fields.provider { metadata["gr.provider"] = .string(value) }
-        if let value = fields.upstreamModel { metadata["gr.upstream_model"] = .string(value) }
-        if let value = fields.promptTokens { metadata["gr.tokens.prompt"] = .stringConvertible(value) }
-        if let value = fields.completionTokens { metadata["gr.tokens.completion"] = .stringConvertible(value) }
-        if let value = fields.errorCode { metadata["gr.error"] = .string(value) }
-        if fields.streamError { metadata["gr.stream_error"] = "true" }
-        if let value = fields.tier { metadata["gr.routing.tier"] = .string(value) }
-        if let value = fields.route { metadata["gr.routing.decision"] = .string(value) }
-        if let value = fields.attempts { metadata["gr.routing.attempts"] = .stringConvertible(value) }
-        if !fields.failedAttempts.isEmpty { metadata["gr.routing.failed"] = .string(fields.failedAttempts.joined(separator: "; ")) }
-        if clientDisconnected { metadata["gr.client_disconnected"] = "true" }
-        // The fast path has no per-request logger (copying one per request costs more than the line): its id goes here.
-        if let requestID { metadata["gr.request.id"] = .string(requestID) }
-        logger.info("request", metadata: metadata)
+        // Above info the line would be dropped: do not build it.
+        guard logger.logLevel <= .info else { return }
+        let line = RequestLogLine(
+            method: method, route: route, status: status, duration: duration, client: client, fields: fields, clientDisconnected: clientDisconnected,
+            requestID: requestID
+        )
+        if let sink {
+            sink.write(line)
+        } else {
+            logger.info("request", metadata: line.metadata)
+        }
     }
 
     /// The client's address: the socket peer, or the first `X-Forwarded-For` hop when a trusted proxy sets it.
