@@ -156,8 +156,6 @@ struct ChatCompletionsController: Sendable {
         throw FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)
     }
 
-    /// The route for a parsed request under its account's settings and its key's allowed models; shared by this
-    /// handler and the NIO fast path so both choose alike.
     /// A request body as both paths read and forward it: its top-level fields, a key given twice keeping its first
     /// value (the one ``ChatCompletionRequest`` reads), so the upstream runs what was routed and billed.
     static func requestBody(_ bytes: [UInt8]) throws(RawJSONError) -> RawJSONObject {
@@ -166,6 +164,8 @@ struct ChatCompletionsController: Sendable {
         return body
     }
 
+    /// The route for a parsed request under its account's settings and its key's allowed models; shared by this
+    /// handler and the NIO fast path so both choose alike.
     static func plan(
         _ chat: ChatCompletionRequest, body: RawJSONObject, identity: AuthCache.Identity, planner: RoutePlanner, authCache: AuthCache, maxAttempts: Int
     ) throws -> (RoutePlan, Account) {
