@@ -5,8 +5,9 @@ import PostgresNIO
 
 extension PostgresStore {
     /// Stores the records not stored yet, charges their costs to prepaid accounts and moves their keys' last use
-    /// forward, all in one transaction; returns how many were new.
-    public func appendLedger(_ records: [LedgerRecord]) async throws -> Int {
+    /// forward, all in one transaction; returns how many were new. The priority does not apply here: the work runs in
+    /// the database server, and this process only encodes the batch and waits.
+    public func appendLedger(_ records: [LedgerRecord], priority: LedgerWritePriority) async throws -> Int {
         guard !records.isEmpty else { return 0 }
         let batch = try Self.ledgerJSON(records)
         return try await client.withTransaction(logger: logger) { connection in

@@ -13,7 +13,7 @@ public protocol GatewayStore: Sendable {
     func accounts() async throws -> [Account]
     func insertAccount(_ account: Account) async throws
     /// Writes an account's name, flags and settings. Never its balance: balances change only through
-    /// ``addCredits(accountID:amount:)`` and ``appendLedger(_:)``, which adjust them atomically in the database.
+    /// ``addCredits(accountID:amount:)`` and ``appendLedger(_:priority:)``, which adjust them atomically in the database.
     func updateAccount(_ account: Account) async throws
     /// Adds (or, negative, removes) credit and returns the new balance; nil when the account does not exist.
     func addCredits(accountID: String, amount: Picodollars) async throws -> Picodollars?
@@ -27,9 +27,10 @@ public protocol GatewayStore: Sendable {
     // MARK: Ledger
     /// Stores records in one transaction: each record once (a record id already stored is skipped, so a batch
     /// retried after a failure is not billed twice), each new record's cost taken from its account's balance, and
-    /// its key's last-used time moved forward. Returns how many records were new.
+    /// its key's last-used time moved forward. Returns how many records were new. `priority` says whether the write
+    /// may step aside for request serving (a backend whose work runs elsewhere, such as PostgreSQL, may ignore it).
     @discardableResult
-    func appendLedger(_ records: [LedgerRecord]) async throws -> Int
+    func appendLedger(_ records: [LedgerRecord], priority: LedgerWritePriority) async throws -> Int
     func usage(_ query: UsageQuery) async throws -> [LedgerRecord]
     /// Totals of the records matching `query` (its limit and cursor ignored), grouped.
     func usageGroups(_ query: UsageQuery, by grouping: UsageGrouping) async throws -> [UsageGroup]
@@ -128,5 +129,14 @@ public enum RateGrants {
             )
         }
         return grants
+    }
+}
+
+extension GatewayStore {
+    /// Stores records at ``LedgerWritePriority/catchingUp``, for callers with no request serving to make way for
+    /// (tests, tools).
+    @discardableResult
+    public func appendLedger(_ records: [LedgerRecord]) async throws -> Int {
+        try await appendLedger(records, priority: .catchingUp)
     }
 }

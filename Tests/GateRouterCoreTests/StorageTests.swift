@@ -1,6 +1,6 @@
 import Foundation
 import GateRouterCatalog
-import GateRouterSQLite
+@testable import GateRouterSQLite
 import GateRouterStorage
 import GateRouterWire
 import Testing
@@ -136,6 +136,56 @@ import Testing
             }
             #expect(try await store.apiKeys().map(\.name) == ["first"])
         }
+    }
+}
+
+/// A background ledger write steps aside for waiting threads while it inserts (see `PeriodicYield`).
+@Suite struct LedgerWritePriorityTests {
+    @Test func aBackgroundLedgerWriteStoresExactlyWhatACatchingUpOneStores() async throws {
+        try await SQLiteStoreTests().withStore { path in
+            let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            // Long enough to step aside many times: about 8 µs a record in a release build, more in a debug one.
+            let count = 2_000
+            for (account, priority) in [("bg", LedgerWritePriority.background), ("cu", .catchingUp)] {
+                try await store.insertAccount(Account(id: account, name: account, prepaid: true, balance: Picodollars(1_000_000)))
+                try await store.insertAPIKey(APIKeyRecord(id: "k-\(account)", accountID: account, name: "", displayPrefix: "p", hash: "h-\(account)"))
+                let records = (0..<count).map {
+                    LedgerRecord(
+                        id: "\(account)-\($0)", created: Date(timeIntervalSince1970: 1_000 + Double($0)), accountID: account, keyID: "k-\(account)",
+                        requestedModel: "m", cost: Picodollars(3)
+                    )
+                }
+                #expect(try await store.appendLedger(records.shuffled(), priority: priority) == count)
+                #expect(try await store.appendLedger(records, priority: priority) == 0, "a retried batch is not stored twice")
+            }
+            let accounts = Dictionary(uniqueKeysWithValues: try await store.accounts().map { ($0.id, $0.balance) })
+            #expect(accounts["bg"] == Picodollars(1_000_000 - 3 * Int64(count)))
+            #expect(accounts["bg"] == accounts["cu"])
+            let keys = Dictionary(uniqueKeysWithValues: try await store.apiKeys().map { ($0.id, $0.lastUsedAt) })
+            #expect(keys["k-bg"]??.timeIntervalSince1970 == 1_000 + Double(count - 1))
+            #expect(keys["k-bg"] == keys["k-cu"])
+            let stored = try await store.usage(UsageQuery(limit: 3 * count))
+            #expect(stored.filter { $0.accountID == "bg" }.count == count)
+            #expect(stored.filter { $0.accountID == "cu" }.count == count)
+        }
+    }
+
+    @Test func aLoopStepsAsideOncePerIntervalAndNeverSooner() {
+        var never = PeriodicYield(every: .seconds(3_600))
+        for _ in 0..<1_000 { never.yieldIfDue() }
+        #expect(never.yields == 0)
+
+        var always = PeriodicYield(every: .zero)
+        for _ in 0..<100 { always.yieldIfDue() }
+        #expect(always.yields == 100)
+
+        // Every 2 ms over 25 ms: at most 12 times however fast the loop spins; at least once unless the thread was
+        // kept off the CPU for the whole window.
+        var paced = PeriodicYield(every: .milliseconds(2))
+        let end = ContinuousClock.now + .milliseconds(25)
+        while ContinuousClock.now < end { paced.yieldIfDue() }
+        #expect((1...12).contains(paced.yields))
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import GateRouterServer
+@testable import GateRouterServer
 import GateRouterSQLite
 import GateRouterStorage
 import Logging
@@ -43,6 +43,15 @@ import Testing
         let stored = try await store.usage(UsageQuery(limit: count + 10))
         #expect(stored.count == count)
         #expect(Set(stored.map(\.id)) == Set((0..<count).map { "req_\($0)" }))
+    }
+
+    /// Less than a full batch means the ledger keeps up, so the write may make way for request serving; a full batch or
+    /// a shutdown means records are waiting behind it.
+    @Test func aPartialBatchIsWrittenInTheBackgroundAndAFullOneOrAShutdownCatchesUp() {
+        #expect(UsageRecorder.priority(batchCount: 1, batchSize: 500, shuttingDown: false) == .background)
+        #expect(UsageRecorder.priority(batchCount: 499, batchSize: 500, shuttingDown: false) == .background)
+        #expect(UsageRecorder.priority(batchCount: 500, batchSize: 500, shuttingDown: false) == .catchingUp)
+        #expect(UsageRecorder.priority(batchCount: 3, batchSize: 500, shuttingDown: true) == .catchingUp)
     }
 
     /// The linger gathers a quiet interval's records into one transaction; it must not pace a backlog. With a linger of

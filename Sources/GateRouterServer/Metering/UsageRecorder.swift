@@ -184,6 +184,12 @@ public final class UsageRecorder: Service, Sendable {
         }
     }
 
+    /// A batch less than full means the ledger is keeping up, so its write can make way for request serving; a full
+    /// batch (more may be queued behind it) or a shutdown needs the CPU to catch up.
+    static func priority(batchCount: Int, batchSize: Int, shuttingDown: Bool) -> LedgerWritePriority {
+        batchCount >= batchSize || shuttingDown ? .catchingUp : .background
+    }
+
     /// Writes one batch, retrying until the store takes it.
     private func write(_ batch: [LedgerRecord]) async {
         var delay = Duration.milliseconds(50)
@@ -192,7 +198,8 @@ public final class UsageRecorder: Service, Sendable {
                 // The write runs in its own (awaited) task: a forced stop cancels this service's task, and the store's
                 // async accessors refuse to start in a cancelled task, which would leave the batch unwritten.
                 let store = self.store
-                _ = try await Task { try await store.appendLedger(batch) }.value
+                let priority = Self.priority(batchCount: batch.count, batchSize: batchSize, shuttingDown: state.withLock { $0.shuttingDown })
+                _ = try await Task { try await store.appendLedger(batch, priority: priority) }.value
                 // The charges stay pending against the cached balances until the next reload reads them back.
                 spend.settle(batch)
                 state.withLock { $0.written += batch.count }
