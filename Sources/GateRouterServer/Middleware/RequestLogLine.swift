@@ -43,67 +43,61 @@ public struct RequestLogLine: Sendable {
 
     var durationMilliseconds: Int { Int(duration / .milliseconds(1)) }
 
+    /// A field's value: text, or a number written in decimal.
+    enum Value {
+        case text(String)
+        case number(Int)
+    }
+
+    /// Every field the line has, keys in byte order: the one list both ``metadata`` and ``appendPairs(to:)`` read, so a
+    /// new field goes in its place here only.
+    func forEachField(_ body: (String, Value) -> Void) {
+        if let client { body("gr.client", .text(client)) }
+        if clientDisconnected { body("gr.client_disconnected", .text("true")) }
+        body("gr.duration_ms", .number(durationMilliseconds))
+        if let value = fields.errorCode { body("gr.error", .text(value)) }
+        if let value = fields.keyID { body("gr.key.id", .text(value)) }
+        body("gr.method", .text(method))
+        if let value = fields.model { body("gr.model", .text(value)) }
+        if let value = fields.provider { body("gr.provider", .text(value)) }
+        if let requestID { body("gr.request.id", .text(requestID)) }
+        body("gr.route", .text(route))
+        if let value = fields.attempts { body("gr.routing.attempts", .number(value)) }
+        if let value = fields.route { body("gr.routing.decision", .text(value)) }
+        if !fields.failedAttempts.isEmpty { body("gr.routing.failed", .text(fields.failedAttempts.joined(separator: "; "))) }
+        if let value = fields.tier { body("gr.routing.tier", .text(value)) }
+        body("gr.status", .number(status))
+        if fields.streamError { body("gr.stream_error", .text("true")) }
+        if let value = fields.completionTokens { body("gr.tokens.completion", .number(value)) }
+        if let value = fields.promptTokens { body("gr.tokens.prompt", .number(value)) }
+        if let value = fields.upstreamModel { body("gr.upstream_model", .text(value)) }
+    }
+
     /// The line as `Logger` metadata.
     public var metadata: Logger.Metadata {
         // Sized for every field up front: growing a dictionary rehashes what it holds.
         var metadata = Logger.Metadata(minimumCapacity: 20)
-        metadata["gr.method"] = .string(method)
-        metadata["gr.route"] = .string(route)
-        metadata["gr.status"] = .stringConvertible(status)
-        metadata["gr.duration_ms"] = .stringConvertible(durationMilliseconds)
-        if let client { metadata["gr.client"] = .string(client) }
-        if let value = fields.keyID { metadata["gr.key.id"] = .string(value) }
-        if let value = fields.model { metadata["gr.model"] = .string(value) }
-        if let value = fields.provider { metadata["gr.provider"] = .string(value) }
-        if let value = fields.upstreamModel { metadata["gr.upstream_model"] = .string(value) }
-        if let value = fields.promptTokens { metadata["gr.tokens.prompt"] = .stringConvertible(value) }
-        if let value = fields.completionTokens { metadata["gr.tokens.completion"] = .stringConvertible(value) }
-        if let value = fields.errorCode { metadata["gr.error"] = .string(value) }
-        if fields.streamError { metadata["gr.stream_error"] = "true" }
-        if let value = fields.tier { metadata["gr.routing.tier"] = .string(value) }
-        if let value = fields.route { metadata["gr.routing.decision"] = .string(value) }
-        if let value = fields.attempts { metadata["gr.routing.attempts"] = .stringConvertible(value) }
-        if !fields.failedAttempts.isEmpty { metadata["gr.routing.failed"] = .string(fields.failedAttempts.joined(separator: "; ")) }
-        if clientDisconnected { metadata["gr.client_disconnected"] = "true" }
-        if let requestID { metadata["gr.request.id"] = .string(requestID) }
+        forEachField { key, value in
+            switch value {
+            case .text(let text): metadata[key] = .string(text)
+            case .number(let number): metadata[key] = .stringConvertible(number)
+            }
+        }
         return metadata
     }
 
     /// Appends ` key=value` for every field the line has, keys in byte order: what a handler that sorts its metadata
     /// (as the gateway's writer and swift-log's `StreamLogHandler` do) writes for ``metadata``. Tested against it.
     public func appendPairs(to buffer: inout [UInt8]) {
-        func pair(_ key: StaticString, _ value: String) {
+        forEachField { key, value in
             buffer.append(UInt8(ascii: " "))
-            key.withUTF8Buffer { buffer.append(contentsOf: $0) }
+            buffer.append(contentsOf: key.utf8)
             buffer.append(UInt8(ascii: "="))
-            buffer.append(contentsOf: value.utf8)
+            switch value {
+            case .text(let text): buffer.append(contentsOf: text.utf8)
+            case .number(let number): Self.appendDecimal(number, to: &buffer)
+            }
         }
-        func pair(_ key: StaticString, _ value: Int) {
-            buffer.append(UInt8(ascii: " "))
-            key.withUTF8Buffer { buffer.append(contentsOf: $0) }
-            buffer.append(UInt8(ascii: "="))
-            Self.appendDecimal(value, to: &buffer)
-        }
-        // In byte order of the keys; a new field goes in its place here and in `metadata`.
-        if let client { pair("gr.client", client) }
-        if clientDisconnected { pair("gr.client_disconnected", "true") }
-        pair("gr.duration_ms", durationMilliseconds)
-        if let value = fields.errorCode { pair("gr.error", value) }
-        if let value = fields.keyID { pair("gr.key.id", value) }
-        pair("gr.method", method)
-        if let value = fields.model { pair("gr.model", value) }
-        if let value = fields.provider { pair("gr.provider", value) }
-        if let requestID { pair("gr.request.id", requestID) }
-        pair("gr.route", route)
-        if let value = fields.attempts { pair("gr.routing.attempts", value) }
-        if let value = fields.route { pair("gr.routing.decision", value) }
-        if !fields.failedAttempts.isEmpty { pair("gr.routing.failed", fields.failedAttempts.joined(separator: "; ")) }
-        if let value = fields.tier { pair("gr.routing.tier", value) }
-        pair("gr.status", status)
-        if fields.streamError { pair("gr.stream_error", "true") }
-        if let value = fields.completionTokens { pair("gr.tokens.completion", value) }
-        if let value = fields.promptTokens { pair("gr.tokens.prompt", value) }
-        if let value = fields.upstreamModel { pair("gr.upstream_model", value) }
     }
 
     /// `value` in decimal, as `String(value)` writes it, without making the string.
