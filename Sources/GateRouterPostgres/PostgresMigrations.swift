@@ -103,6 +103,31 @@ enum PostgresMigrations {
             "ALTER TABLE rate_counts ADD COLUMN granted_requests bigint NOT NULL DEFAULT 0",
             "ALTER TABLE rate_counts ADD COLUMN granted_tokens bigint NOT NULL DEFAULT 0",
         ]),
+        // Running spend totals per key and budget period (`KeySpendPeriod`), filled from the records stored before.
+        Migration(version: "v6-key-spend", statements: [
+            """
+            CREATE TABLE key_spend (
+                key_id text COLLATE "C" NOT NULL,
+                period text NOT NULL,
+                start_ms bigint NOT NULL,
+                spent bigint NOT NULL,
+                PRIMARY KEY (key_id, period, start_ms)
+            )
+            """,
+            """
+            INSERT INTO key_spend (key_id, period, start_ms, spent)
+            SELECT key_id, 'total', 0, SUM(cost)::bigint FROM ledger WHERE cost <> 0 GROUP BY key_id
+            UNION ALL
+            SELECT key_id, 'day', created_ms / 86400000 * 86400000, SUM(cost)::bigint FROM ledger WHERE cost <> 0
+                GROUP BY key_id, created_ms / 86400000
+            UNION ALL
+            SELECT key_id, 'month', month_start, SUM(cost)::bigint FROM (
+                SELECT key_id, cost,
+                    (EXTRACT(EPOCH FROM date_trunc('month', to_timestamp(created_ms / 1000) AT TIME ZONE 'UTC')))::bigint * 1000 AS month_start
+                FROM ledger WHERE cost <> 0
+            ) AS dated GROUP BY key_id, month_start
+            """,
+        ]),
     ]
 
     /// Applies the migrations `schema_migrations` does not list, in one transaction under the advisory lock: a second

@@ -23,17 +23,31 @@ extension PostgresStore {
                 logger: logger
             )
             var charges: [String: Picodollars] = [:]
+            var spend = KeySpendIncrements()
             var lastUsed: [String: Int64] = [:]
             for row in inserted {
-                charges[try row.decode("account_id"), default: .zero] += Picodollars(try row.decode("cost"))
+                let cost = Picodollars(try row.decode("cost"))
                 let keyID: String = try row.decode("key_id")
-                lastUsed[keyID] = max(lastUsed[keyID] ?? .min, try row.decode("created_ms"))
+                let created: Int64 = try row.decode("created_ms")
+                charges[try row.decode("account_id"), default: .zero] += cost
+                spend.add(keyID: keyID, created: Date(timeIntervalSince1970: Double(created) / 1000), cost: cost)
+                lastUsed[keyID] = max(lastUsed[keyID] ?? .min, created)
             }
             // One atomic UPDATE per account, so concurrent batches from several gateways never lose a charge; in id order
             // so that two transactions never wait on each other's accounts in opposite orders.
             for (accountID, cost) in charges.sorted(by: { $0.key < $1.key }) where cost != .zero {
                 try await connection.run(
                     "UPDATE accounts SET balance = balance - \(cost.value) WHERE id = \(accountID) AND prepaid", logger: logger
+                )
+            }
+            // Keys' spend totals, one atomic upsert per key and period, in a fixed order for the same reason.
+            for (period, amount) in spend.ordered {
+                try await connection.run(
+                    """
+                    INSERT INTO key_spend (key_id, period, start_ms, spent) VALUES (\(period.keyID), \(period.period.rawValue), \(period.startMs), \(amount.value))
+                    ON CONFLICT (key_id, period, start_ms) DO UPDATE SET spent = key_spend.spent + excluded.spent
+                    """,
+                    logger: logger
                 )
             }
             for (keyID, milliseconds) in lastUsed.sorted(by: { $0.key < $1.key }) {
@@ -101,11 +115,11 @@ extension PostgresStore {
         }
     }
 
-    /// Spend per key over records created at or after `since` (all time when nil).
-    public func spendByKey(since: Date?) async throws -> [String: Picodollars] {
-        let from = since.map(Self.milliseconds) ?? .min
+    /// Spend per key in the `period` containing `date`, from the running totals.
+    public func spendByKey(in period: BudgetPeriod, containing date: Date) async throws -> [String: Picodollars] {
+        let start = KeySpendPeriod.startMs(of: period, containing: date)
         let rows = try await client.rows(
-            "SELECT key_id, SUM(cost)::bigint AS spent FROM ledger WHERE created_ms >= \(from) GROUP BY key_id", logger: logger
+            "SELECT key_id, spent FROM key_spend WHERE period = \(period.rawValue) AND start_ms = \(start)", logger: logger
         )
         var spent: [String: Picodollars] = [:]
         for row in rows { spent[try row.decode("key_id"), default: .zero] += Picodollars(try row.decode("spent")) }

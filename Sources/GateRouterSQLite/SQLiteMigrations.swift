@@ -100,6 +100,29 @@ enum SQLiteMigrations {
                 t.add(column: "granted_tokens", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v6-key-spend") { db in
+            // Running spend totals per key and budget period (see `KeySpendPeriod`), kept with the ledger so that
+            // budgets never sum it; filled here from the records stored before.
+            try db.create(table: "key_spend") { t in
+                t.column("key_id", .text).notNull()
+                t.column("period", .text).notNull()  // total, day, month
+                t.column("start_ms", .integer).notNull()  // the period's start; 0 for total
+                t.column("spent", .integer).notNull()  // picodollars
+                t.primaryKey(["key_id", "period", "start_ms"])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO key_spend (key_id, period, start_ms, spent)
+                    SELECT key_id, 'total', 0, SUM(cost) FROM ledger WHERE cost != 0 GROUP BY key_id
+                    UNION ALL
+                    SELECT key_id, 'day', created_ms / 86400000 * 86400000 AS day_start, SUM(cost) FROM ledger WHERE cost != 0
+                        GROUP BY key_id, day_start
+                    UNION ALL
+                    SELECT key_id, 'month', CAST(strftime('%s', created_ms / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000 AS month_start,
+                        SUM(cost) FROM ledger WHERE cost != 0 GROUP BY key_id, month_start
+                    """
+            )
+        }
         return migrator
     }
 }

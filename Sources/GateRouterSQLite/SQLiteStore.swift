@@ -126,17 +126,28 @@ public struct SQLiteStore: GatewayStore {
             let insert = try SQLiteLedgerInsert(db)
             let charge = try db.cachedStatement(sql: "UPDATE accounts SET balance = balance - ? WHERE id = ? AND prepaid")
             let touch = try db.cachedStatement(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
-            // An account is charged and a key's last use written once per batch (the sum, the newest), not per record.
+            let addSpend = try db.cachedStatement(
+                sql: "INSERT INTO key_spend (key_id, period, start_ms, spent) VALUES (?, ?, ?, ?) ON CONFLICT (key_id, period, start_ms) DO UPDATE SET spent = spent + excluded.spent"
+            )
+            // An account is charged, a key's spend added and its last use written once per batch (the sums, the
+            // newest), not per record.
             var charges: [String: Picodollars] = [:]
+            var spend = KeySpendIncrements()
             var lastUsed: [String: Date] = [:]
             for record in records {
                 stepAside?.yieldIfDue()
                 guard try insert.insert(record) else { continue }
                 inserted += 1
-                if record.cost != .zero { charges[record.accountID, default: .zero] += record.cost }
+                if record.cost != .zero {
+                    charges[record.accountID, default: .zero] += record.cost
+                    spend.add(keyID: record.keyID, created: record.created, cost: record.cost)
+                }
                 if lastUsed[record.keyID].map({ $0 < record.created }) ?? true { lastUsed[record.keyID] = record.created }
             }
             for (accountID, cost) in charges where cost != .zero { try charge.execute(arguments: [cost.value, accountID]) }
+            for (period, amount) in spend.ordered {
+                try addSpend.execute(arguments: [period.keyID, period.period.rawValue, period.startMs, amount.value])
+            }
             for (keyID, created) in lastUsed { try touch.execute(arguments: [created, keyID, created]) }
             return inserted
         }
@@ -200,13 +211,13 @@ public struct SQLiteStore: GatewayStore {
         }
     }
 
-    public func spendByKey(since: Date?) async throws -> [String: Picodollars] {
-        try await pool.read { db in
+    public func spendByKey(in period: BudgetPeriod, containing date: Date) async throws -> [String: Picodollars] {
+        let start = KeySpendPeriod.startMs(of: period, containing: date)
+        return try await pool.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT key_id, SUM(cost) AS spent FROM ledger WHERE created_ms >= ? GROUP BY key_id",
-                arguments: [since.map(Self.milliseconds) ?? Int64.min]
+                db, sql: "SELECT key_id, spent FROM key_spend WHERE period = ? AND start_ms = ?", arguments: [period.rawValue, start]
             )
-            return Dictionary(rows.map { (($0["key_id"] as String), Picodollars($0["spent"] as Int64)) }, uniquingKeysWith: +)
+            return Dictionary(rows.map { (($0[0] as String), Picodollars($0[1] as Int64)) }, uniquingKeysWith: +)
         }
     }
 

@@ -26,8 +26,8 @@ public protocol GatewayStore: Sendable {
 
     // MARK: Ledger
     /// Stores records in one transaction: each record once (a record id already stored is skipped, so a batch
-    /// retried after a failure is not billed twice), each new record's cost taken from its account's balance, and
-    /// its key's last-used time moved forward. Returns how many records were new. `priority` says whether the write
+    /// retried after a failure is not billed twice), each new record's cost taken from its account's balance and
+    /// added to its key's spend totals (``KeySpendIncrements``), and its key's last-used time moved forward. Returns how many records were new. `priority` says whether the write
     /// may step aside for request serving (a backend whose work runs elsewhere, such as PostgreSQL, may ignore it).
     @discardableResult
     func appendLedger(_ records: [LedgerRecord], priority: LedgerWritePriority) async throws -> Int
@@ -37,8 +37,9 @@ public protocol GatewayStore: Sendable {
     /// The model, status and timings of the newest records matching `query` (at most its limit; its cursor ignored):
     /// what latency percentiles need, without reading whole records.
     func latencySamples(_ query: UsageQuery) async throws -> [LatencySample]
-    /// Spend per key over records created at or after `since` (all time when nil), for budgets after a restart.
-    func spendByKey(since: Date?) async throws -> [String: Picodollars]
+    /// Spend per key in the `period` that contains `date` (all time for `.total`), by the records' creation times:
+    /// for budgets after a restart and spend by other processes. Reads the running totals, never the ledger itself.
+    func spendByKey(in period: BudgetPeriod, containing date: Date) async throws -> [String: Picodollars]
 
     // MARK: Change feed (several processes on one database)
     /// A number that grows whenever accounts, keys or settings change in this database, from any process.

@@ -1,7 +1,7 @@
 import Foundation
-import GateRouterPostgres
+@testable import GateRouterPostgres
 import GateRouterRouting
-import GateRouterSQLite
+@testable import GateRouterSQLite
 import GateRouterStorage
 import Logging
 import PostgresNIO
@@ -360,17 +360,30 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.allCases)
-    func spendByKeyCountsRecordsSinceTheGivenTime(_ backend: StoreBackend) async throws {
+    func spendByKeyReadsEachKeysTotalDayAndMonthAsRecordsAreStored(_ backend: StoreBackend) async throws {
+        try await withStores(backend, count: 2) { stores in
+            try await stores[0].appendLedger(SpendFixture.records)
+            try await SpendFixture.expectTotals(of: stores[1])
+            // A retried batch adds nothing; a record stored by another instance adds to the same totals.
+            try await stores[1].appendLedger(SpendFixture.records)
+            try await stores[1].appendLedger([Fixture.record("r7", at: SpendFixture.february1 + 60, account: "a1", key: "k1", cost: 100)])
+            #expect(try await stores[0].spendByKey(in: .total, containing: SpendFixture.date) == ["k1": Picodollars(123), "k2": Picodollars(13)])
+            #expect(try await stores[0].spendByKey(in: .day, containing: Fixture.date(SpendFixture.february1)) == ["k1": Picodollars(118)])
+            #expect(try await stores[0].spendByKey(in: .month, containing: Fixture.date(SpendFixture.february1)) == ["k1": Picodollars(118), "k2": Picodollars(13)])
+            #expect(try await stores[0].spendByKey(in: .day, containing: Fixture.date(SpendFixture.february1 - 1)) == ["k1": Picodollars(5)])
+        }
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func upgradingADatabaseFillsSpendTotalsFromItsLedger(_ backend: StoreBackend) async throws {
         try await withStore(backend) { store in
-            try await store.appendLedger([
-                Fixture.record("r1", at: 100, account: "a1", key: "k1", cost: 5),
-                Fixture.record("r2", at: 200, account: "a1", key: "k1", cost: 7),
-                Fixture.record("r3", at: 200, account: "a1", key: "k2", cost: 11),
-                Fixture.record("r4", at: 50, account: "a1", key: "k3", cost: 13),
-            ])
-            #expect(try await store.spendByKey(since: nil) == ["k1": Picodollars(12), "k2": Picodollars(11), "k3": Picodollars(13)])
-            #expect(try await store.spendByKey(since: Fixture.date(200)) == ["k1": Picodollars(7), "k2": Picodollars(11)])
-            #expect(try await store.spendByKey(since: Fixture.date(201)).isEmpty)
+            try await store.appendLedger(SpendFixture.records)
+            // As a database from before the running totals: their table and its migration gone, the ledger kept.
+            try await forgetKeySpendTotals(store)
+            try await store.migrate()
+            try await SpendFixture.expectTotals(of: store)
+            try await store.appendLedger([Fixture.record("r7", at: SpendFixture.february2, account: "a1", key: "k2", cost: 1)])
+            #expect(try await store.spendByKey(in: .total, containing: SpendFixture.date) == ["k1": Picodollars(23), "k2": Picodollars(14)])
         }
     }
 
@@ -565,7 +578,51 @@ private func withTemporaryDatabase(adminURL: String, _ body: (String) async thro
     }
 }
 
+/// Drops the running spend totals and forgets their migration, as in a database written by an older gateway.
+private func forgetKeySpendTotals(_ store: any GatewayStore) async throws {
+    switch store {
+    case let sqlite as SQLiteStore:
+        try await sqlite.pool.write { db in
+            try db.execute(sql: "DROP TABLE key_spend")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v6-key-spend'")
+        }
+    case let postgres as PostgresStore:
+        try await postgres.client.query("DROP TABLE key_spend", logger: quietLogger)
+        try await postgres.client.query("DELETE FROM schema_migrations WHERE version = 'v6-key-spend'", logger: quietLogger)
+    default:
+        Issue.record("no way to forget the spend totals of \(type(of: store))")
+    }
+}
+
 // MARK: - Fixtures
+
+/// Records on both sides of a UTC day and month boundary, for the spend totals.
+enum SpendFixture {
+    /// 2026-02-01T00:00:00Z, the first second of a day and of a month.
+    static let february1: Double = 1_769_904_000
+    static let february2: Double = february1 + 86_400
+    static let date = Fixture.date(february1)
+
+    static let records = [
+        Fixture.record("r1", at: february1 - 0.5, account: "a1", key: "k1", cost: 5),  // January 31st, the last half second
+        Fixture.record("r2", at: february1, account: "a1", key: "k1", cost: 7),
+        Fixture.record("r3", at: february1 + 43_200, account: "a1", key: "k1", cost: 11),
+        Fixture.record("r4", at: february2, account: "a2", key: "k2", cost: 13),
+        Fixture.record("r5", at: february2, account: "a2", key: "k3", cost: 0),
+    ]
+
+    static func expectTotals(of store: any GatewayStore) async throws {
+        #expect(try await store.spendByKey(in: .total, containing: date) == ["k1": Picodollars(23), "k2": Picodollars(13)])
+        #expect(try await store.spendByKey(in: .day, containing: Fixture.date(february1 + 3_600)) == ["k1": Picodollars(18)])
+        #expect(try await store.spendByKey(in: .day, containing: Fixture.date(february1 - 3_600)) == ["k1": Picodollars(5)])
+        #expect(try await store.spendByKey(in: .day, containing: Fixture.date(february2 + 86_399)) == ["k2": Picodollars(13)])
+        #expect(try await store.spendByKey(in: .day, containing: Fixture.date(february2 + 86_400)).isEmpty)
+        #expect(try await store.spendByKey(in: .month, containing: Fixture.date(february2)) == ["k1": Picodollars(18), "k2": Picodollars(13)])
+        #expect(try await store.spendByKey(in: .month, containing: Fixture.date(february1 - 86_400 * 30)) == ["k1": Picodollars(5)])
+        #expect(try await store.spendByKey(in: .month, containing: Fixture.date(february1 - 86_400 * 32)).isEmpty)
+    }
+}
+
 
 enum Fixture {
     static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }

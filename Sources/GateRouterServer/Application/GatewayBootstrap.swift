@@ -63,8 +63,8 @@ public struct GatewayBootstrap: Sendable {
         let spend = SpendTracker()
         let now = Date()
         spend.load(
-            total: try await store.spendByKey(since: nil), day: try await store.spendByKey(since: BudgetPeriod.day.start(containing: now)),
-            month: try await store.spendByKey(since: BudgetPeriod.month.start(containing: now)), readAfter: 0, now: now
+            total: try await store.spendByKey(in: .total, containing: now), day: try await store.spendByKey(in: .day, containing: now),
+            month: try await store.spendByKey(in: .month, containing: now), readAfter: 0, now: now
         )
         return Result(store: store, authCache: cache, spend: spend, firstStartKey: firstStartKey)
     }
