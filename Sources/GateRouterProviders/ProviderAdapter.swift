@@ -4,19 +4,36 @@ import Logging
 
 /// Where one request goes: the model reported to the client and the upstream that serves it.
 public struct UpstreamTarget: Sendable {
+    /// The fields, behind one shared reference. A target is copied into each attempt, callback, header and record of
+    /// a request; copied as a struct, each copy retained and released every string of the provider's settings and
+    /// the catalog entry (about twenty), which showed in profiles of the request path. Read-only, so sharing is safe.
+    @usableFromInline
+    final class Fields: Sendable {
+        @usableFromInline let modelID: String
+        @usableFromInline let upstreamModel: String
+        @usableFromInline let provider: ProviderSettings
+        @usableFromInline let catalogModel: CatalogModel?
+
+        init(modelID: String, upstreamModel: String, provider: ProviderSettings, catalogModel: CatalogModel?) {
+            self.modelID = modelID
+            self.upstreamModel = upstreamModel
+            self.provider = provider
+            self.catalogModel = catalogModel
+        }
+    }
+
+    @usableFromInline let fields: Fields
+
     /// The catalog id reported in the response's `model` field (`deepseek/deepseek-v3.2`).
-    public var modelID: String
+    @inlinable public var modelID: String { fields.modelID }
     /// The model string sent to the provider (`deepseek-chat`).
-    public var upstreamModel: String
-    public var provider: ProviderSettings
+    @inlinable public var upstreamModel: String { fields.upstreamModel }
+    @inlinable public var provider: ProviderSettings { fields.provider }
     /// The catalog entry, or nil for a `provider/name` id passed through as is.
-    public var catalogModel: CatalogModel?
+    @inlinable public var catalogModel: CatalogModel? { fields.catalogModel }
 
     public init(modelID: String, upstreamModel: String, provider: ProviderSettings, catalogModel: CatalogModel?) {
-        self.modelID = modelID
-        self.upstreamModel = upstreamModel
-        self.provider = provider
-        self.catalogModel = catalogModel
+        fields = Fields(modelID: modelID, upstreamModel: upstreamModel, provider: provider, catalogModel: catalogModel)
     }
 }
 
