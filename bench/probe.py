@@ -8,6 +8,10 @@ concurrent streams held open (stalls, errors, the server's peak RSS). Standard l
 Time to first byte counts from the request's start (its connection's, for a new connection) to the answer's first
 byte; first content, to the first non-empty `"content"` delta. The top-level figures open a new connection per
 stream; `reused` sends every stream over one keep-alive connection, as SDK clients do.
+    probe.py ttfb-pair URL_A BODY_A KEY_A URL_B BODY_B KEY_B [N]
+                                                   -> {"a": {as ttfb}, "b": {as ttfb}}: the two measured in
+                                                      alternating blocks of 25 streams, so that the machine's drift
+                                                      (this VM's speed moves from minute to minute) falls on both
     probe.py hold URL BODY_FILE API_KEY COUNT PID  -> {"streams", "completed", "errors", "stalls", "peak_rss_mb"}
 """
 import asyncio
@@ -77,32 +81,54 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
+def summary(first, content, total):
+    return {
+        "ttfb_p50_us": int(percentile(first, 50) * 1e6), "ttfb_p99_us": int(percentile(first, 99) * 1e6),
+        "first_content_p50_us": int(percentile(content, 50) * 1e6), "first_content_p99_us": int(percentile(content, 99) * 1e6),
+        "total_p50_us": int(percentile(total, 50) * 1e6), "total_p99_us": int(percentile(total, 99) * 1e6),
+    }
+
+
+async def ttfb_alternating(targets, count, block=25):
+    """Streams to each (url, body file, key) target, `count` on new connections and `count` on one reused connection
+    each, in blocks of `block` that take turns (A B, then B A, ...). Returns one `ttfb` result per target."""
+    results = [{} for _ in targets]
+    for reused in (False, True):
+        payloads = [request_bytes(url, open(body_file, "rb").read(), key, close=not reused) for url, body_file, key in targets]
+        connections = [None] * len(targets)
+        if reused:
+            for index, (url, _, _) in enumerate(targets):
+                parsed = urlparse(url)
+                connections[index] = await asyncio.open_connection(parsed.hostname, parsed.port)
+        samples = [([], [], []) for _ in targets]
+        for index, (url, _, _) in enumerate(targets):
+            for _ in range(20):  # warm-up, not counted
+                await one_stream(url, payloads[index], connection=connections[index])
+        rounds = max(1, count // block)
+        for round_ in range(rounds):
+            order = list(range(len(targets)))
+            if round_ % 2:
+                order.reverse()
+            for index in order:
+                url = targets[index][0]
+                for _ in range(block):
+                    a, b, c, ok, _ = await one_stream(url, payloads[index], connection=connections[index])
+                    if not ok:
+                        raise SystemExit(f"stream failed: {url}")
+                    for values, value in zip(samples[index], (a, b, c)):
+                        values.append(value)
+        for index, connection in enumerate(connections):
+            if connection is not None:
+                connection[1].close()
+            if reused:
+                results[index]["reused"] = summary(*samples[index])
+            else:
+                results[index].update(summary(*samples[index]))
+    return results
+
+
 async def ttfb(url, body_file, key, count):
-    body = open(body_file, "rb").read()
-    parsed = urlparse(url)
-
-    async def measure(payload, connection):
-        for _ in range(20):
-            await one_stream(url, payload, connection=connection)
-        first, content, total = [], [], []
-        for _ in range(count):
-            a, b, c, ok, _ = await one_stream(url, payload, connection=connection)
-            if not ok:
-                raise SystemExit(f"stream failed: {url}")
-            first.append(a)
-            content.append(b)
-            total.append(c)
-        return {
-            "ttfb_p50_us": int(percentile(first, 50) * 1e6), "ttfb_p99_us": int(percentile(first, 99) * 1e6),
-            "first_content_p50_us": int(percentile(content, 50) * 1e6), "first_content_p99_us": int(percentile(content, 99) * 1e6),
-            "total_p50_us": int(percentile(total, 50) * 1e6), "total_p99_us": int(percentile(total, 99) * 1e6),
-        }
-
-    result = await measure(request_bytes(url, body, key), None)
-    connection = await asyncio.open_connection(parsed.hostname, parsed.port)
-    result["reused"] = await measure(request_bytes(url, body, key, close=False), connection)
-    connection[1].close()
-    return result
+    return (await ttfb_alternating([(url, body_file, key)], count))[0]
 
 
 def rss_mb(pid):
@@ -132,6 +158,12 @@ def main():
     if mode == "ttfb":
         count = int(sys.argv[5]) if len(sys.argv) > 5 else 300
         print(json.dumps(asyncio.run(ttfb(url, body_file, key, count))))
+    elif mode == "ttfb-pair":
+        a = (sys.argv[2], sys.argv[3], sys.argv[4])
+        b = (sys.argv[5], sys.argv[6], sys.argv[7])
+        count = int(sys.argv[8]) if len(sys.argv) > 8 else 300
+        first, second = asyncio.run(ttfb_alternating([a, b], count))
+        print(json.dumps({"a": first, "b": second}))
     elif mode == "hold":
         print(json.dumps(asyncio.run(hold(url, body_file, key, int(sys.argv[5]), int(sys.argv[6])))))
     else:
