@@ -128,9 +128,6 @@ extension PostgresStore {
 
     // MARK: Rows
 
-    /// Whole milliseconds, rounded down, as SQLite stores ledger times (so cursors compare the same in both stores).
-    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
-
     /// The batch as a JSON array of objects keyed by ledger column name, for `jsonb_populate_recordset`.
     static func ledgerJSON(_ records: [LedgerRecord]) throws -> String {
         let encoder = JSONEncoder()
@@ -187,7 +184,7 @@ private struct LedgerRow: Encodable {
 
     init(_ record: LedgerRecord) {
         id = record.id
-        createdMs = PostgresStore.milliseconds(record.created)
+        createdMs = LedgerRecord.milliseconds(record.created)
         accountId = record.accountID
         keyId = record.keyID
         requestedModel = record.requestedModel
@@ -233,11 +230,11 @@ extension PostgresQuery.StringInterpolation {
         }
         if let from = query.from {
             appendLiteral(next() + "created_ms >= ")
-            appendInterpolation(PostgresStore.milliseconds(from))
+            appendInterpolation(LedgerRecord.milliseconds(from))
         }
         if let to = query.to {
             appendLiteral(next() + "created_ms < ")
-            appendInterpolation(PostgresStore.milliseconds(to))
+            appendInterpolation(LedgerRecord.milliseconds(to))
         }
         if let model = query.model {
             appendLiteral(next() + "(model = ")
@@ -251,7 +248,7 @@ extension PostgresQuery.StringInterpolation {
             appendInterpolation(status)
         }
         if withCursor, let cursor = query.cursor {
-            let created = PostgresStore.milliseconds(cursor.created)
+            let created = LedgerRecord.milliseconds(cursor.created)
             appendLiteral(next() + "(created_ms < ")
             appendInterpolation(created)
             appendLiteral(" OR (created_ms = ")

@@ -40,7 +40,7 @@ struct SQLiteLedgerInsert: ~Copyable {
     func insert(_ record: LedgerRecord) throws -> Bool {
         // Reset after every step (below), so the statement is ready for new bindings here.
         bind(1, record.id)
-        bind(2, Int64(SQLiteStore.milliseconds(record.created)))
+        bind(2, LedgerRecord.milliseconds(record.created))
         bind(3, record.accountID)
         bind(4, record.keyID)
         bind(5, record.requestedModel)

@@ -228,7 +228,7 @@ public struct SQLiteStore: GatewayStore {
     }
 
     public func exchangeRateCounts(instance: String, window: Int64, usage: [String: RateUsage]) async throws -> RateExchange {
-        let now = Self.milliseconds(Date())
+        let now = LedgerRecord.milliseconds(Date())
         // One write transaction: SQLite serialises it with every other instance's exchange.
         return try await pool.write { db in
             try db.execute(
@@ -263,7 +263,6 @@ public struct SQLiteStore: GatewayStore {
         try db.execute(sql: "UPDATE change_log SET version = version + 1 WHERE id = 1")
     }
 
-    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
 
     static func account(_ row: Row) throws -> Account {
         Account(
@@ -306,12 +305,12 @@ public struct SQLiteStore: GatewayStore {
         var arguments: [(any DatabaseValueConvertible)?] = []
         if let account = query.accountID { clauses.append("account_id = ?"); arguments.append(account) }
         if let key = query.keyID { clauses.append("key_id = ?"); arguments.append(key) }
-        if let from = query.from { clauses.append("created_ms >= ?"); arguments.append(milliseconds(from)) }
-        if let to = query.to { clauses.append("created_ms < ?"); arguments.append(milliseconds(to)) }
+        if let from = query.from { clauses.append("created_ms >= ?"); arguments.append(LedgerRecord.milliseconds(from)) }
+        if let to = query.to { clauses.append("created_ms < ?"); arguments.append(LedgerRecord.milliseconds(to)) }
         if let model = query.model { clauses.append("(model = ? OR requested_model = ?)"); arguments += [model, model] }
         if let status = query.status { clauses.append("status = ?"); arguments.append(status) }
         if withCursor, let cursor = query.cursor {
-            let created = milliseconds(cursor.created)
+            let created = LedgerRecord.milliseconds(cursor.created)
             clauses.append("(created_ms < ? OR (created_ms = ? AND id < ?))")
             arguments += [created, created, cursor.id]
         }

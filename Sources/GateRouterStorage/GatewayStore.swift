@@ -27,8 +27,9 @@ public protocol GatewayStore: Sendable {
     // MARK: Ledger
     /// Stores records in one transaction: each record once (a record id already stored is skipped, so a batch
     /// retried after a failure is not billed twice), each new record's cost taken from its account's balance and
-    /// added to its key's spend totals (``KeySpendIncrements``), and its key's last-used time moved forward. Returns how many records were new. `priority` says whether the write
-    /// may step aside for request serving (a backend whose work runs elsewhere, such as PostgreSQL, may ignore it).
+    /// added to its key's spend totals (``KeySpendIncrements``), and its key's last-used time moved forward. Returns
+    /// how many records were new. `priority` says whether the write may step aside for request serving (a backend
+    /// whose work runs elsewhere, such as PostgreSQL, may ignore it).
     @discardableResult
     func appendLedger(_ records: [LedgerRecord], priority: LedgerWritePriority) async throws -> Int
     func usage(_ query: UsageQuery) async throws -> [LedgerRecord]

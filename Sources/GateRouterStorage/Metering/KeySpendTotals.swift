@@ -21,13 +21,13 @@ public struct KeySpendPeriod: Hashable, Sendable {
     /// `date`; 0 for `total`.
     public static func startMs(of period: BudgetPeriod, containing date: Date) -> Int64 {
         guard let start = period.start(containing: date) else { return 0 }
-        return Int64((start.timeIntervalSince1970 * 1000).rounded(.down))
+        return LedgerRecord.milliseconds(start)
     }
 }
 
 /// What one ledger batch adds to the running totals: each new record's cost, in its key's total, day and month.
 public struct KeySpendIncrements: Sendable {
-    public private(set) var amounts: [KeySpendPeriod: Picodollars] = [:]
+    private var amounts: [KeySpendPeriod: Picodollars] = [:]
     /// Month starts by day start: a batch's records share a day or two, and the calendar is slow next to a look-up.
     private var monthStarts: [Int64: Int64] = [:]
 

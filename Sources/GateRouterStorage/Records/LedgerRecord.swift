@@ -180,3 +180,11 @@ public struct LatencySample: Sendable, Equatable {
         self.ttftMs = ttftMs
     }
 }
+
+extension LedgerRecord {
+    /// How both stores keep ledger times (and how cursors and spend periods compare with them): whole Unix
+    /// milliseconds, rounded down.
+    public static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}

@@ -65,7 +65,7 @@ extension ManagementOperations {
     }
 
     static func cursorText(_ record: LedgerRecord) -> String {
-        "\(Int64((record.created.timeIntervalSince1970 * 1000).rounded(.down)))_\(record.id)"
+        "\(LedgerRecord.milliseconds(record.created))_\(record.id)"
     }
 
     static func cursor(_ text: String) throws -> UsageQuery.Cursor {
