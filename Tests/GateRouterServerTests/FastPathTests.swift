@@ -69,7 +69,13 @@ import Testing
             if !fast { environment["GATEROUTER_FAST_PATH"] = "0" }
             try await withGateway(environment: environment) { gateway in
                 var seen: [String] = []
-                for body in requests { seen.append(Self.shape(try await gateway.chat(body))) }
+                for body in requests {
+                    let reply = try await gateway.chat(body)
+                    // Both paths date and sign every answer (the router's through GatewayApplication).
+                    #expect(reply.headers["date"]?.hasSuffix(" GMT") == true, "fast=\(fast) \(body)")
+                    #expect(reply.headers["server"] == "GateRouter", "fast=\(fast) \(body)")
+                    seen.append(Self.shape(reply))
+                }
                 // A bad key is the router's to answer either way.
                 seen.append(Self.shape(try await gateway.chat(Self.chat, key: "gr-not-a-key")))
                 let answered = try await Self.fastPathCount(gateway)

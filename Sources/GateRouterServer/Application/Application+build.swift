@@ -7,9 +7,6 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// The running gateway's parts, built once and shared by the routes.
-public typealias GatewayApplication = Application<RouterResponder<GatewayRequestContext>>
-
 /// Builds the gateway application.
 ///
 /// - Parameters:
@@ -56,14 +53,18 @@ public func buildApplication(
         configuration: configuration, state: state, httpClient: client, exchangePool: exchangePool, metrics: metrics, meter: meter, console: console,
         logger: logger, requestLog: requestLog
     )
-    return Application(
-        router: router,
-        server: .gatewayHTTP1(idleTimeout: configuration.limits.clientIdleTimeout, fastPath: configuration.fastPath ? fastPath : nil),
+    return GatewayApplication(
+        responder: router.buildResponder(),
+        idleTimeout: configuration.limits.clientIdleTimeout,
+        fastPath: configuration.fastPath ? fastPath : nil,
+        host: configuration.host,
+        port: configuration.port,
         // A deep accept queue: agents and load balancers open connections in bursts (2,000 streams at once in the
         // benchmark), and with the default 256 a full queue drops handshakes, which clients see as 10-second stalls.
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "GateRouter", backlog: 4096),
+        backlog: 4096,
+        serverName: "GateRouter",
         services: services,
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        onServerRunning: onServerRunning,
         logger: logger
     )
 }

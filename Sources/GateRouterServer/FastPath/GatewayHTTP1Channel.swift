@@ -76,12 +76,3 @@ struct GatewayHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         await handleHTTP(asyncChannel: asyncChannel, logger: logger)
     }
 }
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 with the gateway's fast path for non-streaming chat completions (none when `fastPath` is nil).
-    static func gatewayHTTP1(idleTimeout: Duration?, fastPath: FastChatCompletions?) -> HTTPServerBuilder {
-        .init { responder in
-            GatewayHTTP1Channel(responder: responder, idleTimeout: idleTimeout, fastPath: fastPath)
-        }
-    }
-}
