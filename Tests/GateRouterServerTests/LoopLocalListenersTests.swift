@@ -140,7 +140,8 @@ import Testing
         try await group.shutdownGracefully()
     }
 
-    @Test func gracefulShutdownClosesOpenConnectionsAndStopsAccepting() async throws {
+    // Whether the port still accepts afterwards is not checked: a test running in parallel may bind it meanwhile.
+    @Test func gracefulShutdownClosesOpenConnectionsAndEnds() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let placements = Placements()
         let (ports, continuation) = AsyncStream<Int>.makeStream()
@@ -153,19 +154,18 @@ import Testing
             tasks.addTask { try await services.run(); return "stopped" }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
-            // Idle connections on both loops, open until the server closes them.
+            // Idle connections, open until the server closes them.
             for _ in 0..<6 {
                 tasks.addTask { try await Self.greeting(port: port, readToEnd: true) }
             }
-            while placements.all.count < 6 { try await Task.sleep(for: .milliseconds(10)) }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while placements.all.count < 6, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(placements.all.count == 6)
             await services.triggerGracefulShutdown()
             var results: [String] = []
             for try await result in tasks { results.append(result) }
             #expect(results.filter { $0 == "ok\n" }.count == 6, "each open connection got its greeting, then the server's close")
             #expect(results.contains("stopped"))
-            await #expect(throws: (any Error).self, "the port still accepts after shutdown") {
-                _ = try await Self.greeting(port: port)
-            }
         }
         try await group.shutdownGracefully()
     }
