@@ -64,7 +64,11 @@ import Testing
         )
         let services = ServiceGroup(configuration: .init(services: [listeners], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await services.run() }
+            tasks.addTask {
+                // A server that fails to start ends the wait for its port (below) instead of leaving it hanging.
+                defer { continuation.finish() }
+                try await services.run()
+            }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
             try await body(port, services)
@@ -140,6 +144,37 @@ import Testing
         try await group.shutdownGracefully()
     }
 
+    @Test func aKernelThatRefusesPortSharingGetsOneListenerForEveryLoop() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let placements = Placements()
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var listeners = LoopLocalListeners(
+            childChannel: Greeter(placements: placements), host: "127.0.0.1", port: 0, backlog: 64, group: group,
+            onServerRunning: { continuation.yield($0) }, logger: Self.logger
+        )
+        listeners.portSharing = NIOBSDSocket.Option(rawValue: 9999)  // no such option: setsockopt fails, ENOPROTOOPT
+        let services = ServiceGroup(configuration: .init(services: [listeners], logger: Self.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                // A server that fails to start ends the wait for its port (below) instead of leaving it hanging.
+                defer { continuation.finish() }
+                try await services.run()
+            }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            for _ in 0..<8 {
+                let greeting = try await Self.greeting(port: port)
+                #expect(greeting == "ok\n")
+            }
+            await services.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        // One listener: every connection was accepted on the same loop.
+        #expect(Set(placements.all.compactMap(\.listener)).count == 1)
+        #expect(placements.all.count == 8)
+        try await group.shutdownGracefully()
+    }
+
     // Whether the port still accepts afterwards is not checked: a test running in parallel may bind it meanwhile.
     @Test func gracefulShutdownClosesOpenConnectionsAndEnds() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -151,7 +186,11 @@ import Testing
         )
         let services = ServiceGroup(configuration: .init(services: [listeners], logger: Self.logger))
         try await withThrowingTaskGroup(of: String.self) { tasks in
-            tasks.addTask { try await services.run(); return "stopped" }
+            tasks.addTask {
+                defer { continuation.finish() }
+                try await services.run()
+                return "stopped"
+            }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
             // Idle connections, open until the server closes them.

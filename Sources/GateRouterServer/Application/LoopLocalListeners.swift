@@ -29,6 +29,8 @@ struct LoopLocalListeners<ChildChannel: ServerChildChannel>: Service {
     let group: MultiThreadedEventLoopGroup
     let onServerRunning: @Sendable (Int) async -> Void
     let logger: Logger
+    /// The socket option that lets the listeners share the port; tests name one the kernel refuses.
+    var portSharing = NIOBSDSocket.Option(rawValue: SO_REUSEPORT)
 
     private typealias Listener = (channel: NIOAsyncChannel<ChildChannel.Value, Never>, quiescing: ServerQuiescingHelper)
 
@@ -78,13 +80,20 @@ struct LoopLocalListeners<ChildChannel: ServerChildChannel>: Service {
         // `SO_REUSEPORT` would also let this process share the port with another listener that set it (a second
         // gateway left running, say) and split the traffic silently; a plain bind first keeps "address in use".
         if port != 0 { try Self.checkPortIsFree(host: host, port: port) }
-        var listeners: [Listener] = []
+        let first: Listener
         do {
-            var port = port
-            for loop in loops {
-                let listener = try await bind(group: loop, port: port, sharingPort: true)
-                port = listener.channel.channel.localAddress?.port ?? port
-                listeners.append(listener)
+            first = try await bind(group: loops[0], port: port, sharingPort: true)
+        } catch let error as IOError where [ENOPROTOOPT, EOPNOTSUPP, EINVAL].contains(error.errnoCode) {
+            // A kernel or sandbox without the option: serve as Hummingbird does rather than not at all. (A bind that
+            // fails for another reason with EINVAL fails again below, with the same error.)
+            logger.notice("SO_REUSEPORT refused: one listener serves every event loop", metadata: ["gr.error": "\(error)"])
+            return [try await bind(group: group, port: port, sharingPort: false)]
+        }
+        var listeners = [first]
+        do {
+            let port = first.channel.channel.localAddress?.port ?? port
+            for loop in loops.dropFirst() {
+                listeners.append(try await bind(group: loop, port: port, sharingPort: true))
             }
         } catch {
             for listener in listeners { try? await listener.channel.channel.close() }
@@ -105,7 +114,7 @@ struct LoopLocalListeners<ChildChannel: ServerChildChannel>: Service {
             }
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
         if sharingPort {
-            bootstrap = bootstrap.serverChannelOption(ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+            bootstrap = bootstrap.serverChannelOption(ChannelOptions.socketOption(portSharing), value: 1)
         }
         let childChannel = childChannel
         let logger = logger
