@@ -263,7 +263,6 @@ public struct SQLiteStore: GatewayStore {
         try db.execute(sql: "UPDATE change_log SET version = version + 1 WHERE id = 1")
     }
 
-
     static func account(_ row: Row) throws -> Account {
         Account(
             id: row["id"], name: row["name"], prepaid: row["prepaid"], balance: Picodollars(row["balance"]), suspended: row["suspended"],

@@ -55,13 +55,16 @@ import Testing
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// Runs listeners for `greeter` on `port` (0: any free port) in a service group, gives `body` the bound port.
+    /// `portSharing`: the socket option the listeners share the port with (the real one unless a test says otherwise).
     static func withListeners(
-        _ greeter: Greeter, group: MultiThreadedEventLoopGroup, port: Int = 0, _ body: @Sendable (Int, ServiceGroup) async throws -> Void
+        _ greeter: Greeter, group: MultiThreadedEventLoopGroup, port: Int = 0, portSharing: NIOBSDSocket.Option? = nil,
+        _ body: @Sendable (Int, ServiceGroup) async throws -> Void
     ) async throws {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let listeners = LoopLocalListeners(
+        var listeners = LoopLocalListeners(
             childChannel: greeter, host: "127.0.0.1", port: port, backlog: 64, group: group, onServerRunning: { continuation.yield($0) }, logger: logger
         )
+        if let portSharing { listeners.portSharing = portSharing }
         let services = ServiceGroup(configuration: .init(services: [listeners], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
@@ -147,27 +150,12 @@ import Testing
     @Test func aKernelThatRefusesPortSharingGetsOneListenerForEveryLoop() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let placements = Placements()
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var listeners = LoopLocalListeners(
-            childChannel: Greeter(placements: placements), host: "127.0.0.1", port: 0, backlog: 64, group: group,
-            onServerRunning: { continuation.yield($0) }, logger: Self.logger
-        )
-        listeners.portSharing = NIOBSDSocket.Option(rawValue: 9999)  // no such option: setsockopt fails, ENOPROTOOPT
-        let services = ServiceGroup(configuration: .init(services: [listeners], logger: Self.logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                // A server that fails to start ends the wait for its port (below) instead of leaving it hanging.
-                defer { continuation.finish() }
-                try await services.run()
-            }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
+        // No such option: setsockopt fails with ENOPROTOOPT.
+        try await Self.withListeners(Greeter(placements: placements), group: group, portSharing: NIOBSDSocket.Option(rawValue: 9999)) { port, _ in
             for _ in 0..<8 {
                 let greeting = try await Self.greeting(port: port)
                 #expect(greeting == "ok\n")
             }
-            await services.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
         // One listener: every connection was accepted on the same loop.
         #expect(Set(placements.all.compactMap(\.listener)).count == 1)

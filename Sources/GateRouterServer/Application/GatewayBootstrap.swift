@@ -61,11 +61,7 @@ public struct GatewayBootstrap: Sendable {
         }
         let cache = AuthCache(accounts: accounts, keys: try await store.apiKeys())
         let spend = SpendTracker()
-        let now = Date()
-        spend.load(
-            total: try await store.spendByKey(in: .total, containing: now), day: try await store.spendByKey(in: .day, containing: now),
-            month: try await store.spendByKey(in: .month, containing: now), readAfter: 0, now: now
-        )
+        try await spend.reload(from: store, readAfter: 0, now: Date())
         return Result(store: store, authCache: cache, spend: spend, firstStartKey: firstStartKey)
     }
 }

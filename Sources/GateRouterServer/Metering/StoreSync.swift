@@ -125,11 +125,6 @@ public struct StoreSync: Service {
     }
 
     func reloadSpend() async throws {
-        let now = Date()
-        let generation = meter.spend.flushGeneration
-        let total = try await store.spendByKey(in: .total, containing: now)
-        let day = try await store.spendByKey(in: .day, containing: now)
-        let month = try await store.spendByKey(in: .month, containing: now)
-        meter.spend.load(total: total, day: day, month: month, readAfter: generation, now: now)
+        try await meter.spend.reload(from: store, readAfter: meter.spend.flushGeneration, now: Date())
     }
 }

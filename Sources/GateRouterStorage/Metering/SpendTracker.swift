@@ -91,6 +91,15 @@ public final class SpendTracker: Sendable {
         }
     }
 
+    /// Reads every key's spend for all time, today and this month from `store` (its running totals) and replaces the
+    /// tracked spend with it: a reload that started at `generation` (``load(total:day:month:readAfter:now:)``).
+    public func reload(from store: any GatewayStore, readAfter generation: Int, now: Date) async throws {
+        let total = try await store.spendByKey(in: .total, containing: now)
+        let day = try await store.spendByKey(in: .day, containing: now)
+        let month = try await store.spendByKey(in: .month, containing: now)
+        load(total: total, day: day, month: month, readAfter: generation, now: now)
+    }
+
     /// Replaces key spend with totals read from the store by a reload that started at `generation`.
     public func load(total: [String: Picodollars], day: [String: Picodollars], month: [String: Picodollars], readAfter generation: Int, now: Date) {
         let dayStart = BudgetPeriod.day.start(containing: now)
