@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// The upstream API dialect a provider speaks.
 public enum ProviderKind: String, Sendable, Codable {
     /// `POST {base}/chat/completions` with a bearer key: OpenAI and its clones (DeepSeek, xAI, Ollama, vLLM, …).
@@ -12,17 +14,22 @@ public enum ProviderKind: String, Sendable, Codable {
 public struct ProviderSettings: Sendable, Equatable {
     public var id: String
     public var kind: ProviderKind {
-        didSet { plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL) }
+        didSet { preparePlainHTTP() }
     }
     /// Follows the provider SDK's convention: OpenAI-compatible bases include the version path
     /// (`https://api.openai.com/v1`); Anthropic's and Gemini's do not.
     public var baseURL: String {
-        didSet { plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL) }
+        didSet { preparePlainHTTP() }
     }
     /// ``chatCompletionsURL`` split into host, port and path when it is plain HTTP (an upstream the event-loop pool
     /// can reach); nil for TLS. Parsed once here rather than on every request.
     public private(set) var plainHTTPChatCompletionsURL: PlainHTTPURL?
-    public var apiKey: String?
+    /// The heads of an OpenAI-compatible provider's plain-HTTP chat requests, written once here rather than on every
+    /// request (see ``PlainHTTPRequestHead``); nil for TLS, other dialects, or a key that cannot go in a header.
+    public private(set) var plainHTTPChatHeads: PlainHTTPChatHeads?
+    public var apiKey: String? {
+        didSet { preparePlainHTTP() }
+    }
     /// The environment variable that holds the key, named in errors when it is missing.
     public var keyVariable: String?
     /// Local servers (Ollama, vLLM) need no key; hosted providers do.
@@ -35,7 +42,31 @@ public struct ProviderSettings: Sendable, Equatable {
         self.apiKey = apiKey
         self.keyVariable = keyVariable
         self.requiresKey = requiresKey
-        self.plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL)
+        preparePlainHTTP()
+    }
+
+    private mutating func preparePlainHTTP() {
+        plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL)
+        plainHTTPChatHeads = kind == .openAICompatible ? plainHTTPChatCompletionsURL.flatMap { PlainHTTPChatHeads(url: $0, apiKey: apiKey) } : nil
+    }
+
+    /// The two plain-HTTP chat request heads of an OpenAI-compatible provider: a whole answer and a stream.
+    public struct PlainHTTPChatHeads: Sendable, Equatable {
+        public var json: PlainHTTPRequestHead
+        public var stream: PlainHTTPRequestHead
+
+        init?(url: PlainHTTPURL, apiKey: String?) {
+            func head(accept: String) -> PlainHTTPRequestHead? {
+                var headers = HTTPHeaders()
+                headers.add(name: "content-type", value: "application/json")
+                headers.add(name: "accept", value: accept)
+                if let apiKey, !apiKey.isEmpty { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+                return PlainHTTPRequestHead(path: url.path, host: url.host, port: url.port, headers: headers)
+            }
+            guard let json = head(accept: "application/json"), let stream = head(accept: "text/event-stream") else { return nil }
+            self.json = json
+            self.stream = stream
+        }
     }
 
     /// Whether requests can be sent to this provider.

@@ -104,11 +104,7 @@ struct UpstreamHTTP: Sendable {
 
 /// One prepared non-streaming exchange with a plain-HTTP upstream.
 public struct PlainHTTPExchange: Sendable {
-    public var host: String
-    public var port: Int
-    public var path: String
-    public var headers: HTTPHeaders
-    public var body: ByteBuffer
+    public var request: PlainHTTPRequest
     /// What the gateway adapted in the client's request (reported in `x-gaterouter-adapted`).
     public var adapted: [String]
 }

@@ -23,7 +23,7 @@ import Testing
         func take(_ part: HTTP1ResponseParser.Part) {
             switch part {
             case .head(let head):
-                reading.statuses.append(Int(head.status.code))
+                reading.statuses.append(head.status)
                 reading.headers.append(Dictionary(head.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { $1 }))
                 reading.bodies.append("")
             case .body(let body):
@@ -130,19 +130,48 @@ import Testing
         headers.add(name: "Authorization", value: "Bearer k")
         headers.add(name: "Host", value: "ignored")
         headers.add(name: "Content-Length", value: "999")
-        let head = try #require(LoopLocalHTTPPool.requestHead(path: "/v1/chat/completions", host: "127.0.0.1", port: 8080, headers: headers, contentLength: 42))
-        #expect(String(buffer: head) == "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:8080\r\ncontent-length: 42\r\nAuthorization: Bearer k\r\n\r\n")
-        let standardPort = try #require(LoopLocalHTTPPool.requestHead(path: "/", host: "upstream", port: 80, headers: [:], contentLength: 0))
-        #expect(String(buffer: standardPort).hasPrefix("POST / HTTP/1.1\r\nhost: upstream\r\n"))
+        let head = try #require(PlainHTTPRequestHead(path: "/v1/chat/completions", host: "127.0.0.1", port: 8080, headers: headers))
+        #expect(head.host == "127.0.0.1" && head.port == 8080)
+        let body = #"{"model":"m"}"#
+        #expect(
+            String(buffer: head.request(body: Array(body.utf8)))
+                == "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nAuthorization: Bearer k\r\ncontent-length: 13\r\n\r\n" + body
+        )
+        // The same head serves every request to its upstream: only the length and the body change.
+        #expect(String(buffer: head.request(body: ByteBuffer())).hasSuffix("content-length: 0\r\n\r\n"))
+        let standardPort = try #require(PlainHTTPRequestHead(path: "/", host: "upstream", port: 80, headers: [:]))
+        #expect(String(buffer: standardPort.request(body: [])).hasPrefix("POST / HTTP/1.1\r\nhost: upstream\r\n"))
 
         var smuggling = HTTPHeaders()
         smuggling.add(name: "x-note", value: "a\r\nx-admin: yes")
-        #expect(LoopLocalHTTPPool.requestHead(path: "/", host: "h", port: 80, headers: smuggling, contentLength: 0) == nil)
-        #expect(LoopLocalHTTPPool.requestHead(path: "/a b", host: "h", port: 80, headers: [:], contentLength: 0) == nil)
-        #expect(LoopLocalHTTPPool.requestHead(path: "/", host: "h\n", port: 80, headers: [:], contentLength: 0) == nil)
+        #expect(PlainHTTPRequestHead(path: "/", host: "h", port: 80, headers: smuggling) == nil)
+        #expect(PlainHTTPRequestHead(path: "/a b", host: "h", port: 80, headers: [:]) == nil)
+        #expect(PlainHTTPRequestHead(path: "/", host: "h\n", port: 80, headers: [:]) == nil)
         var badName = HTTPHeaders()
         badName.add(name: "x note", value: "v")
-        #expect(LoopLocalHTTPPool.requestHead(path: "/", host: "h", port: 80, headers: badName, contentLength: 0) == nil)
+        #expect(PlainHTTPRequestHead(path: "/", host: "h", port: 80, headers: badName) == nil)
+    }
+
+    @Test func anOpenAICompatibleProviderOverPlainHTTPHasItsHeadsWrittenOnceAndKeptInStepWithItsSettings() throws {
+        var settings = ProviderSettings(id: "local", kind: .openAICompatible, baseURL: "http://127.0.0.1:9000/v1", apiKey: "k1", keyVariable: nil, requiresKey: false)
+        let heads = try #require(settings.plainHTTPChatHeads)
+        let json = String(buffer: heads.json.request(body: []))
+        #expect(json.hasPrefix("POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:9000\r\n"))
+        #expect(json.contains("accept: application/json\r\n") && json.contains("authorization: Bearer k1\r\n"))
+        #expect(String(buffer: heads.stream.request(body: [])).contains("accept: text/event-stream\r\n"))
+        settings.apiKey = "k2"
+        #expect(String(buffer: try #require(settings.plainHTTPChatHeads).json.request(body: [])).contains("authorization: Bearer k2\r\n"))
+        settings.apiKey = nil
+        #expect(!String(buffer: try #require(settings.plainHTTPChatHeads).json.request(body: [])).contains("authorization"))
+        // A key that would end the header line early, a TLS URL and another dialect: no plain-HTTP head.
+        settings.apiKey = "k\r\nx-admin: yes"
+        #expect(settings.plainHTTPChatHeads == nil)
+        settings.apiKey = "k"
+        settings.baseURL = "https://api.example.com/v1"
+        #expect(settings.plainHTTPChatHeads == nil)
+        settings.baseURL = "http://127.0.0.1:9000"
+        settings.kind = .anthropic
+        #expect(settings.plainHTTPChatHeads == nil)
     }
 
     /// A server that answers each connection's first request with `answer`, byte for byte, then closes (or not).

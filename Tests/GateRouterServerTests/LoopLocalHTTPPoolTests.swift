@@ -95,7 +95,7 @@ import Testing
         // Unchecked: touched on the exchange's event loop only, and read by the test after the exchange ended.
         var exchange: Exchange?
         var bytes = 0
-        func received(head: HTTPResponseHead) {}
+        func received(head: UpstreamResponseHead) {}
         func received(body: ByteBuffer) { bytes += body.readableBytes }
         func receivedAllAvailable() {}
     }

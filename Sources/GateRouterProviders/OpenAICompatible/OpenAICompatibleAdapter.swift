@@ -65,15 +65,10 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     /// A request to a plain-HTTP upstream, ready for ``LoopLocalHTTPPool``: nil when the provider's URL is not plain
     /// HTTP. Throws what strict parameters refuse.
     public static func plainHTTPExchange(for call: UpstreamCall, streaming: Bool = false) throws(GatewayError) -> PlainHTTPExchange? {
-        let settings = call.target.provider
-        guard let url = settings.plainHTTPChatCompletionsURL else { return nil }
+        guard let heads = call.target.provider.plainHTTPChatHeads else { return nil }
         let (body, adapted) = upstreamBody(for: call, streaming: streaming)
         try call.enforceStrictParams(adapted)
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "accept", value: streaming ? "text/event-stream" : "application/json")
-        if let key = settings.apiKey, !key.isEmpty { headers.add(name: "authorization", value: "Bearer \(key)") }
-        return PlainHTTPExchange(host: url.host, port: url.port, path: url.path, headers: headers, body: ByteBuffer(bytes: body), adapted: adapted)
+        return PlainHTTPExchange(request: PlainHTTPRequest(head: streaming ? heads.stream : heads.json, body: body), adapted: adapted)
     }
 
     public func stream(_ call: UpstreamCall, logger: Logger) async throws -> UpstreamEventStream {

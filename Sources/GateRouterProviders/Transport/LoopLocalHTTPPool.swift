@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Whole request/response exchanges with plain-HTTP upstreams (a local vLLM, Ollama or sidecar), on keep-alive
 /// connections owned by the event loop the caller runs on.
@@ -34,8 +35,10 @@ public final class LoopLocalHTTPPool: Sendable {
 
     /// A whole upstream answer.
     public struct Answer: Sendable {
-        public var status: Int
-        public var headers: HTTPHeaders
+        public var status: Int { head.status }
+        /// Read from the answer's bytes when asked (see ``UpstreamResponseHead``).
+        public var headers: HTTPHeaders { head.headers }
+        public var head: UpstreamResponseHead
         public var body: ByteBuffer
     }
 
@@ -56,7 +59,8 @@ public final class LoopLocalHTTPPool: Sendable {
     private let group: any EventLoopGroup
     private let configuration: Configuration
     private let loops: [ObjectIdentifier: NIOLoopBoundBox<IdleConnections>]
-    private let closed = NIOLockedValueBox(false)
+    /// Read by every exchange: an atomic, not a lock.
+    private let closed = Atomic(false)
 
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, configuration: Configuration = .init()) {
         self.group = group
@@ -94,11 +98,22 @@ public final class LoopLocalHTTPPool: Sendable {
         on loop: any EventLoop, host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
         maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil, started: @escaping @Sendable (Exchange) -> Void = { _ in }
     ) -> EventLoopFuture<Answer> {
-        let promise = loop.makePromise(of: Answer.self)
-        post(
-            on: loop, host: host, port: port, path: path, headers: headers, body: body, timeout: timeout, maxResponseBytes: maxResponseBytes,
+        guard let head = PlainHTTPRequestHead(path: path, host: host, port: port, headers: headers) else {
+            return loop.makeFailedFuture(ExchangeError.invalidRequest)
+        }
+        return post(
+            on: loop, PlainHTTPRequest(head: head, body: body.readableBytesView), timeout: timeout, maxResponseBytes: maxResponseBytes,
             receiver: receiver, started: started
-        ) { result in
+        )
+    }
+
+    /// The same for a request whose head was prepared once for its upstream (see ``PlainHTTPRequestHead``).
+    public func post(
+        on loop: any EventLoop, _ request: PlainHTTPRequest, timeout: TimeAmount, maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil,
+        started: @escaping @Sendable (Exchange) -> Void = { _ in }
+    ) -> EventLoopFuture<Answer> {
+        let promise = loop.makePromise(of: Answer.self)
+        post(on: loop, request, timeout: timeout, maxResponseBytes: maxResponseBytes, receiver: receiver, started: started) { result in
             promise.completeWith(result.mapError { $0 })
         }
         return promise.futureResult
@@ -111,17 +126,28 @@ public final class LoopLocalHTTPPool: Sendable {
         maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil, started: @escaping @Sendable (Exchange) -> Void = { _ in },
         completion: @escaping @Sendable (Result<Answer, ExchangeError>) -> Void
     ) {
-        guard let requestHead = Self.requestHead(path: path, host: host, port: port, headers: headers, contentLength: body.readableBytes) else {
+        guard let head = PlainHTTPRequestHead(path: path, host: host, port: port, headers: headers) else {
             return completion(.failure(.invalidRequest))
         }
-        let request = Request(key: "\(host):\(port)", host: host, port: port, head: requestHead, body: body, timeout: timeout)
+        post(
+            on: loop, PlainHTTPRequest(head: head, body: body.readableBytesView), timeout: timeout, maxResponseBytes: maxResponseBytes, receiver: receiver,
+            started: started, completion: completion
+        )
+    }
+
+    /// The same for a request whose head was prepared once for its upstream (see ``PlainHTTPRequestHead``).
+    public func post(
+        on loop: any EventLoop, _ request: PlainHTTPRequest, timeout: TimeAmount, maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil,
+        started: @escaping @Sendable (Exchange) -> Void = { _ in }, completion: @escaping @Sendable (Result<Answer, ExchangeError>) -> Void
+    ) {
         guard let idle = loops[ObjectIdentifier(loop)] else { return completion(.failure(.connectFailed)) }
+        let request = Request(head: request.head, bytes: request.bytes, timeout: timeout)
         let limit = configuration.maxIdlePerHost
         let attempt = { @Sendable (reuse: Bool, then: @escaping @Sendable (Exchange, Result<Answer, ExchangeError>) -> Void) in
             let exchange = Exchange(maxResponseBytes: maxResponseBytes, loop: loop, receiver: receiver) { exchange, result in
                 // Back to this loop's idle list when the upstream keeps the connection open, before the caller hears of it.
                 if case .success = result, let connection = exchange.connection, connection.reusable {
-                    idle.value.put(connection, key: request.key, limit: limit)
+                    idle.value.put(connection, key: request.head.poolKey, limit: limit)
                 }
                 then(exchange, result)
             }
@@ -138,65 +164,28 @@ public final class LoopLocalHTTPPool: Sendable {
 
     /// What one POST sends, whichever connection carries it.
     private struct Request: Sendable {
-        var key: String
-        var host: String
-        var port: Int
-        var head: ByteBuffer
-        var body: ByteBuffer
+        var head: PlainHTTPRequestHead
+        /// The head and the body, written in one go.
+        var bytes: ByteBuffer
         var timeout: TimeAmount
     }
 
-    /// `POST path HTTP/1.1` and its header lines, with `host` and `content-length` set here. Nil when the path or a
-    /// header holds bytes that could end a line early (a header smuggled into the upstream request).
-    static func requestHead(path: String, host: String, port: Int, headers: HTTPHeaders, contentLength: Int) -> ByteBuffer? {
-        func isSafe(_ text: String) -> Bool {
-            !text.utf8.contains { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") || $0 == 0 }
-        }
-        func isToken(_ name: String) -> Bool {
-            !name.isEmpty && name.utf8.allSatisfy(HTTPSyntax.isTokenByte)
-        }
-        guard isSafe(path), !path.utf8.contains(UInt8(ascii: " ")), isSafe(host) else { return nil }
-        var head = ByteBuffer()
-        head.reserveCapacity(160 + path.utf8.count + host.utf8.count + headers.count * 48)
-        head.writeStaticString("POST ")
-        head.writeString(path)
-        head.writeStaticString(" HTTP/1.1\r\nhost: ")
-        head.writeString(host)
-        if port != 80 {
-            head.writeStaticString(":")
-            head.writeString(String(port))
-        }
-        head.writeStaticString("\r\ncontent-length: ")
-        head.writeString(String(contentLength))
-        head.writeStaticString("\r\n")
-        for (name, value) in headers {
-            guard isToken(name), isSafe(value) else { return nil }
-            if HTTPSyntax.equalsIgnoringCase(name.utf8, "host") || HTTPSyntax.equalsIgnoringCase(name.utf8, "content-length") { continue }
-            head.writeString(name)
-            head.writeStaticString(": ")
-            head.writeString(value)
-            head.writeStaticString("\r\n")
-        }
-        head.writeStaticString("\r\n")
-        return head
-    }
-
     private func start(_ exchange: Exchange, on loop: any EventLoop, idle: NIOLoopBoundBox<IdleConnections>, request: Request, reuse: Bool) {
-        let begin = { @Sendable [configuration, closed] in
-            guard !closed.withLockedValue({ $0 }) else {
+        let begin = { @Sendable [configuration] in
+            guard !self.closed.load(ordering: .relaxed) else {
                 exchange.fail(.connectionClosed)
                 return
             }
             exchange.startTimer(deadline: .now() + request.timeout, idleTimeout: configuration.idleReadTimeout)
-            if reuse, let connection = idle.value.take(request.key) {
+            if reuse, let connection = idle.value.take(request.head.poolKey) {
                 exchange.reused = true
-                connection.send(exchange, head: request.head, body: request.body)
+                connection.send(exchange, request: request.bytes)
                 return
             }
-            Self.connect(on: loop, host: request.host, port: request.port, configuration: configuration).whenComplete { result in
+            Self.connect(on: loop, host: request.head.host, port: request.head.port, configuration: configuration).whenComplete { result in
                 switch result {
                 case .success(let connection):
-                    connection.send(exchange, head: request.head, body: request.body)
+                    connection.send(exchange, request: request.bytes)
                 case .failure:
                     exchange.fail(.connectFailed)
                 }
@@ -207,7 +196,7 @@ public final class LoopLocalHTTPPool: Sendable {
 
     /// Closes the idle connections and refuses new exchanges (in-flight ones finish).
     public func shutdown() async {
-        closed.withLockedValue { $0 = true }
+        closed.store(true, ordering: .relaxed)
         for loop in group.makeIterator() {
             guard let idle = loops[ObjectIdentifier(loop)] else { continue }
             try? await loop.submit { idle.value.closeAll() }.get()
@@ -243,23 +232,21 @@ final class Connection {
 
     var reusable: Bool { channel.isActive && handler.keepAlive && handler.current == nil }
 
-    func send(_ exchange: Exchange, head: ByteBuffer, body: ByteBuffer) {
+    func send(_ exchange: Exchange, request: ByteBuffer) {
         guard !exchange.isFinished else {
             // Timed out or cancelled while connecting: the fresh connection can still serve the next exchange.
             return
         }
         exchange.connection = self
         handler.start(exchange)
-        // Head and body go out in one `writev`; the body is not copied.
-        channel.write(head, promise: nil)
-        channel.writeAndFlush(body, promise: nil)
+        channel.writeAndFlush(request, promise: nil)
     }
 }
 
 /// Receives a streamed 2xx answer on the connection's event loop (see ``LoopLocalHTTPPool/post(on:host:port:path:headers:body:timeout:maxResponseBytes:receiver:started:)``).
 public protocol StreamReceiver: AnyObject, Sendable {
     /// The answer's head, before any of its body.
-    func received(head: HTTPResponseHead)
+    func received(head: UpstreamResponseHead)
     /// One part of the body, as it arrived.
     func received(body: ByteBuffer)
     /// The end of a read burst: no more parts until the socket is readable again, so a receiver can write what the
@@ -381,7 +368,7 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var parser = HTTP1ResponseParser()
     /// Bytes of a head or line that has not arrived whole.
     private var pending: ByteBuffer?
-    private var head: HTTPResponseHead?
+    private var head: UpstreamResponseHead?
     private var body: ByteBuffer?
 
     func start(_ exchange: Exchange) {
@@ -429,9 +416,11 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
             exchange.answerStarted = true
             head = responseHead
             keepAlive = parser.keepAlive
-            if let receiver = exchange.receiver, (200..<300).contains(responseHead.status.code) {
+            if let receiver = exchange.receiver, (200..<300).contains(responseHead.status) {
                 exchange.streaming = true
                 receiver.received(head: responseHead)
+                // Nothing reads a stream's headers after this: let go of the read buffer they are a slice of.
+                head = UpstreamResponseHead(status: responseHead.status, headerLines: ByteBuffer())
             }
         case .body(let part) where exchange.streaming:
             exchange.receiver?.received(body: part)
@@ -452,7 +441,7 @@ final class ExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
             let body = body ?? ByteBuffer()
             self.body = nil
             if !keepAlive { context.close(promise: nil) }
-            exchange.succeed(.init(status: Int(head.status.code), headers: head.headers, body: body))
+            exchange.succeed(.init(head: head, body: body))
         }
     }
 

@@ -102,7 +102,7 @@ final class FastChatCompletions: Sendable {
               let (plan, account) = try? ChatCompletionsController.plan(
                   chat, body: json, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts
               ),
-              plan.attempts.allSatisfy({ $0.provider.kind == .openAICompatible && $0.provider.plainHTTPChatCompletionsURL != nil })
+              plan.attempts.allSatisfy({ $0.provider.plainHTTPChatHeads != nil })
         else { return nil }
         let request = Request(
             id: requestIDs.make(), start: start, identity: identity, chat: chat, body: json, plan: plan, routeSummary: plan.decision?.summary,
@@ -307,10 +307,7 @@ final class FastChatCompletions: Sendable {
             return failed(index, of: request, session: session, failures: failures, error: error, then: then)
         }
         let provider = target.provider.id
-        pool.post(
-            on: loop, host: exchange.host, port: exchange.port, path: exchange.path, headers: exchange.headers, body: exchange.body, timeout: TimeAmount(limit),
-            maxResponseBytes: maxResponseBytes
-        ) { result in
+        pool.post(on: loop, exchange.request, timeout: TimeAmount(limit), maxResponseBytes: maxResponseBytes) { result in
             let answer: LoopLocalHTTPPool.Answer
             switch result {
             case .success(let whole): answer = whole

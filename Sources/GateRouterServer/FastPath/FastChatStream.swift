@@ -133,8 +133,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
         stallTimer = loop.scheduleTask(in: TimeAmount(stallAt - .now)) { [weak self] in self?.stalled(serial) }
         let provider = target.provider.id
         engine.pool.post(
-            on: loop, host: exchange.host, port: exchange.port, path: exchange.path, headers: exchange.headers, body: exchange.body,
-            timeout: TimeAmount(engine.requestTimeout), maxResponseBytes: engine.maxResponseBytes, receiver: self
+            on: loop, exchange.request, timeout: TimeAmount(engine.requestTimeout), maxResponseBytes: engine.maxResponseBytes, receiver: self
         ) { [weak self] started in
             self?.attempt?.exchange = started
         }.whenComplete { [self] result in
@@ -209,7 +208,7 @@ final class FastChatStream: StreamReceiver, @unchecked Sendable {
 
     // MARK: - Upstream events
 
-    func received(head: HTTPResponseHead) {
+    func received(head: UpstreamResponseHead) {
         attempt?.accepted = true
     }
 
