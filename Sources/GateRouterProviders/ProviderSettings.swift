@@ -21,11 +21,9 @@ public struct ProviderSettings: Sendable, Equatable {
     public var baseURL: String {
         didSet { preparePlainHTTP() }
     }
-    /// ``chatCompletionsURL`` split into host, port and path when it is plain HTTP (an upstream the event-loop pool
-    /// can reach); nil for TLS. Parsed once here rather than on every request.
-    public private(set) var plainHTTPChatCompletionsURL: PlainHTTPURL?
-    /// The heads of an OpenAI-compatible provider's plain-HTTP chat requests, written once here rather than on every
-    /// request (see ``PlainHTTPRequestHead``); nil for TLS, other dialects, or a key that cannot go in a header.
+    /// The heads of an OpenAI-compatible provider's plain-HTTP chat requests (an upstream the event-loop pool can
+    /// reach), written once here rather than on every request (see ``PlainHTTPRequestHead``); nil for TLS, other
+    /// dialects, or a key that cannot go in a header.
     public private(set) var plainHTTPChatHeads: PlainHTTPChatHeads?
     public var apiKey: String? {
         didSet { preparePlainHTTP() }
@@ -46,8 +44,7 @@ public struct ProviderSettings: Sendable, Equatable {
     }
 
     private mutating func preparePlainHTTP() {
-        plainHTTPChatCompletionsURL = PlainHTTPURL(chatCompletionsURL)
-        plainHTTPChatHeads = kind == .openAICompatible ? plainHTTPChatCompletionsURL.flatMap { PlainHTTPChatHeads(url: $0, apiKey: apiKey) } : nil
+        plainHTTPChatHeads = kind == .openAICompatible ? PlainHTTPURL(chatCompletionsURL).flatMap { PlainHTTPChatHeads(url: $0, apiKey: apiKey) } : nil
     }
 
     /// The two plain-HTTP chat request heads of an OpenAI-compatible provider: a whole answer and a stream.

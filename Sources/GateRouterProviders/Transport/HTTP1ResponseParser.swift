@@ -252,18 +252,6 @@ public struct UpstreamResponseHead: Sendable, Equatable {
     /// `name: value` lines, each ending in CRLF, checked by the parser; a slice of the bytes read.
     var headerLines: ByteBuffer
 
-    public init(status: Int, headers: HTTPHeaders = [:]) {
-        self.status = status
-        var lines = ByteBuffer()
-        for (name, value) in headers {
-            lines.writeString(name)
-            lines.writeStaticString(": ")
-            lines.writeString(value)
-            lines.writeStaticString("\r\n")
-        }
-        self.headerLines = lines
-    }
-
     init(status: Int, headerLines: ByteBuffer) {
         self.status = status
         self.headerLines = headerLines
