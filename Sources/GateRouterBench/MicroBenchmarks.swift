@@ -44,6 +44,7 @@ enum MicroBenchmarks {
         var results: [Result] = []
         results.append(try measure("request: RawJSONObject parse") { try RawJSONObject(parsing: requestBody).fields.count })
         results.append(try measure("request: ChatCompletionRequest decode") { try ChatCompletionRequest.decode(from: requestBody).messages.count })
+        results.append(try measure("request: one-pass decode + fields") { try ChatCompletionRequest.decodeForwarding(requestBody).body.fields.count })
         let parsed = try RawJSONObject(parsing: requestBody)
         results.append(measure("model-id rewrite + serialize") {
             var body = parsed

@@ -50,7 +50,8 @@ func routingBenchmark() throws {
         ("100k-token document", try request([["role": "user", "content": .string("Summarise this report:\n" + document)]]), RoutingPolicy()),
     ]
     print("routing decision over \(catalog.models.count) catalog models (classification + token estimate + filter + score)")
-    for (name, request, policy) in cases {
+    let only = CommandLine.arguments.dropFirst(2).first
+    for (name, request, policy) in cases where only.map(name.hasPrefix) ?? true {
         var sink = 0
         for _ in 0..<500 { sink &+= router.route(classifier.profile(request), policy: policy).count }
         // Five timed trials of 20,000 decisions each: the median is the figure, the spread shows the noise.

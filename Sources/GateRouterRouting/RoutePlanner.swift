@@ -30,18 +30,26 @@ public struct RoutePlanner: Sendable {
     public func plan(
         _ request: ChatCompletionRequest, responseFormatType: String?, autoRoutingEnabled: Bool, policy: RoutingPolicy, maxAttempts: Int
     ) throws(GatewayError) -> RoutePlan {
+        // The requested models are `model`, then each of `models` that differs from it; walked in place rather than
+        // gathered into an array, as are the attempts (sized once): this runs on every request.
+        let fallbacks = request.models ?? []
+        let requestedCount = 1 + fallbacks.reduce(0) { $0 + ($1 == request.model ? 0 : 1) }
         var attempts: [UpstreamTarget] = []
+        attempts.reserveCapacity(maxAttempts + requestedCount)
         var decision: RouteDecision?
         var tier: UseCase?
-        let requested = [request.model] + (request.models ?? []).filter { $0 != request.model }
-        for (position, model) in requested.enumerated() {
+        var position = 0
+        for slot in 0...fallbacks.count {
+            let model = slot == 0 ? request.model : fallbacks[slot - 1]
+            if slot > 0, model == request.model { continue }
+            defer { position += 1 }
             if model == ModelResolver.autoModelID, resolver.defaultModel == nil {
                 guard autoRoutingEnabled else { throw .autoRoutingNotEnabled }
                 let profile = classifier.profile(request, responseFormatType: responseFormatType)
                 let routed = router.route(profile, policy: policy)
                 decision = decision ?? routed
                 tier = tier ?? profile.tier
-                if routed.count == 0, position == 0, requested.count == 1 {
+                if routed.count == 0, position == 0, requestedCount == 1 {
                     throw GatewayError(
                         status: 503,
                         message: "No model can take this request right now. Considered: \(routed.excluded.joined(separator: "; ")).",
@@ -50,8 +58,8 @@ public struct RoutePlanner: Sendable {
                     )
                 }
                 let slots = policy.fallback ? maxAttempts : 1
-                for index in routed.topIndexes(slots) {
-                    guard let target = try? resolver.target(forCatalogIndex: index) else { continue }
+                for ranked in routed.ranking.prefix(slots) {
+                    guard let target = try? resolver.target(forCatalogIndex: ranked.index) else { continue }
                     attempts.append(target)
                 }
             } else {
@@ -61,7 +69,8 @@ public struct RoutePlanner: Sendable {
                 if position == 0, policy.fallback, maxAttempts > 1 { attempts.append(target) }
             }
         }
-        if !policy.fallback { attempts = Array(attempts.prefix(1)) }
-        return RoutePlan(attempts: Array(attempts.prefix(max(1, maxAttempts + (request.models?.count ?? 0)))), decision: decision, strategy: policy.strategy, tier: tier)
+        let limit = policy.fallback ? max(1, maxAttempts + (request.models?.count ?? 0)) : 1
+        if attempts.count > limit { attempts.removeLast(attempts.count - limit) }
+        return RoutePlan(attempts: attempts, decision: decision, strategy: policy.strategy, tier: tier)
     }
 }

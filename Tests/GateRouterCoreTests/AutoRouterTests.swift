@@ -107,6 +107,31 @@ import Testing
         #expect(after.id != before.id, "a model that became slow loses the latency strategy")
     }
 
+    @Test func everyModelLeftOutIsListedOnceInCatalogOrderWithItsReason() throws {
+        let catalog = try ModelCatalog.bundled()
+        let router = try router(["DEEPSEEK_API_KEY": "k", "OPENAI_API_KEY": "k"])
+        let blocked = try #require(catalog.models.first { $0.provider == "openai" }).id
+        let decision = router.route(RequestProfile(estimatedPromptTokens: 200, tier: .general), policy: RoutingPolicy(blockedModels: [blocked]))
+        let candidates = Set(decision.candidates.map(\.model.id))
+        let excluded = decision.excluded
+        #expect(candidates.count + excluded.count == catalog.models.count)
+        let expectedOrder = catalog.models.map(\.id).filter { !candidates.contains($0) }
+        #expect(excluded.map { String($0.prefix { $0 != ":" }) } == expectedOrder)
+        #expect(excluded.contains("\(blocked): model blocked"))
+        for model in catalog.models where model.provider != "deepseek" && model.provider != "openai" {
+            #expect(excluded.contains("\(model.id): provider not configured"))
+        }
+    }
+
+    @Test func theQualityLogarithmsComeFromATableThatMatchesTheQualities() throws {
+        let router = try router()
+        for tier in UseCase.allCases {
+            for model in UseCase.allCases {
+                #expect(router.logQuality(of: model, for: tier) == log(AutoRouter.quality(of: model, for: tier)), "\(model) for \(tier)")
+            }
+        }
+    }
+
     @Test func theRouteSummaryNamesTheChoiceAndRunnerUpWithTwoDecimals() throws {
         let decision = try router().route(RequestProfile(estimatedPromptTokens: 50, tier: .simple), policy: RoutingPolicy())
         let parts = decision.summary.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -55,7 +55,7 @@ import Testing
             && a.temperature == b.temperature && a.tools == b.tools && a.models == b.models
     }
 
-    @Test(arguments: [
+    static let readBodies = [
         #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#,
         #" { "model" : "openai/gpt-4.1" , "messages" : [ { "role" : "system" , "content" : "be brief" } , { "role" : "user" , "content" : "hi\n\"there\" \u00e9" } ] } "#,
         #"{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"1","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"1","content":"42","name":"f"}],"tools":[{"type":"function"}]}"#,
@@ -63,14 +63,16 @@ import Testing
         #"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":9,"max_completion_tokens":12,"temperature":0.25,"models":["a","b"],"top_p":1,"user":"u","response_format":{"type":"json_object"}}"#,
         #"{"model":"m","messages":[{"role":"user","content":"x"}],"stream":null,"stream_options":null,"max_tokens":null,"temperature":null,"tools":null,"models":null}"#,
         #"{"model":"m","messages":[{"role":"user","content":"x","extra":[1,{"a":null}]}],"unknown":{"deep":[[[]]]}}"#,
-    ])
+    ]
+
+    @Test(arguments: readBodies)
     func readsLikeJSONDecoder(body: String) throws {
         let fast = try #require(ChatCompletionRequest.fastDecode(Array(body.utf8)))
         let reference = try JSONDecoder().decode(ChatCompletionRequest.self, from: Data(body.utf8))
         #expect(same(fast, reference), "\(fast) vs \(reference)")
     }
 
-    @Test(arguments: [
+    static let surprises = [
         #"{"messages":[{"role":"user","content":"x"}]}"#,  // no model
         #"{"model":"m"}"#,  // no messages
         #"{"model":3,"messages":[{"role":"user","content":"x"}]}"#,
@@ -87,9 +89,49 @@ import Testing
         // A field it reads, given twice: `JSONDecoder` keeps the first, so it decides.
         #"{"model":"first","messages":[{"role":"user","content":"x"}],"model":"second"}"#,
         #"{"model":"m","messages":[{"role":"user","content":"x","role":"system"}]}"#,
-    ])
+    ]
+
+    @Test(arguments: surprises)
     func leavesSurprisesToJSONDecoder(body: String) {
         #expect(ChatCompletionRequest.fastDecode(Array(body.utf8)) == nil)
+    }
+
+    /// What the gateway did before `decodeForwarding` read both in one pass: split the body (a key given twice keeps
+    /// its first value), then decode it; either step's error is the answer.
+    func twoPasses(_ bytes: [UInt8]) -> Result<(ChatCompletionRequest, RawJSONObject), GatewayError> {
+        var body: RawJSONObject
+        do {
+            body = try RawJSONObject(parsing: bytes)
+        } catch {
+            return .failure(.invalidJSON(error.description))
+        }
+        body.keepFirstOfRepeatedKeys()
+        do {
+            return .success((try ChatCompletionRequest.decode(from: bytes), body))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    @Test(arguments: FastRequestDecodeTests.readBodies + FastRequestDecodeTests.surprises + [
+        #"{"model":"m","messages":[{"role":"user","content":"x"}],"user":"a","user":"b","top_p":0.5}"#,  // a field it does not read, twice
+        #"{"model":"m","messages":[{"role":"bot","content":"x"}]}"#,  // decodes, then fails validation
+        "\u{FEFF}" + #"{"model":"m","messages":[{"role":"user","content":"x"}]}"#,  // a byte order mark: the two-pass path
+        "not json", "",
+    ])
+    func decodingForForwardingReadsAndFailsAsTheTwoPassesDid(body: String) throws {
+        let bytes = Array(body.utf8)
+        let oneCall = Result { () throws(GatewayError) in try ChatCompletionRequest.decodeForwarding(bytes) }
+        switch (oneCall, twoPasses(bytes)) {
+        case (.success(let got), .success(let expected)):
+            #expect(same(got.request, expected.0), "\(got.request) vs \(expected.0)")
+            #expect(got.body == expected.1)
+            #expect(got.body.serialized() == expected.1.serialized())
+        case (.failure(let got), .failure(let expected)):
+            #expect(got == expected)
+        case (let got, let expected):
+            Issue.record("one pass: \(got), two passes: \(expected)")
+        }
     }
 
     @Test func aRepeatedFieldReadsAsJSONDecoderReadsIt() throws {

@@ -47,13 +47,7 @@ struct ChatCompletionsController: Sendable {
         let start = ContinuousClock.now
         let bytes = try await readBody(request)
         session.update { $0.requestBytes = bytes.count }
-        let body: RawJSONObject
-        do {
-            body = try Self.requestBody(bytes)
-        } catch {
-            throw GatewayError.invalidJSON(error.description)
-        }
-        let chat = try ChatCompletionRequest.decode(from: bytes)
+        let (chat, body) = try ChatCompletionRequest.decodeForwarding(bytes)
         session.update {
             $0.requestedModel = chat.model
             $0.stream = chat.isStreaming
@@ -154,14 +148,6 @@ struct ChatCompletionsController: Sendable {
         let failed = failures
         session.update { $0.attempts = Self.attempts(failed, winner: nil) }
         throw FailoverPolicy.finalError(failures: failures, lastError: lastError, auto: plan.decision != nil)
-    }
-
-    /// A request body as both paths read and forward it: its top-level fields, a key given twice keeping its first
-    /// value (the one ``ChatCompletionRequest`` reads), so the upstream runs what was routed and billed.
-    static func requestBody(_ bytes: [UInt8]) throws(RawJSONError) -> RawJSONObject {
-        var body = try RawJSONObject(parsing: bytes)
-        body.keepFirstOfRepeatedKeys()
-        return body
     }
 
     /// The route for a parsed request under its account's settings and its key's allowed models; shared by this

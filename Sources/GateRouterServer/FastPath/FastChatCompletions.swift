@@ -98,7 +98,7 @@ final class FastChatCompletions: Sendable {
               let identity = authCache.authenticate(key), !identity.key.isExpired(at: Date()), !identity.account.suspended
         else { return nil }
         let bytes = Array(body.readableBytesView)
-        guard let json = try? ChatCompletionsController.requestBody(bytes), let chat = try? ChatCompletionRequest.decode(from: bytes),
+        guard let (chat, json) = try? ChatCompletionRequest.decodeForwarding(bytes),
               let (plan, account) = try? ChatCompletionsController.plan(
                   chat, body: json, identity: identity, planner: planner, authCache: authCache, maxAttempts: limits.maxAttempts
               ),

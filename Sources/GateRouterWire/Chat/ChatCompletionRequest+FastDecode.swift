@@ -13,10 +13,47 @@ extension ChatCompletionRequest {
             return try? reader.request()
         }
     }
+
+    /// ``fastDecode(_:)`` that also keeps each top-level member as written, in order: the body's ``RawJSONObject``
+    /// from the same pass.
+    static func fastDecodeWithFields(_ bytes: [UInt8]) -> (ChatCompletionRequest, [RawJSONObject.Field])? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var reader = FastRequestReader(reader: JSONValueParser.Reader(bytes: buffer), fields: [])
+            guard let request = try? reader.request(), let fields = reader.fields else { return nil }
+            return (request, fields)
+        }
+    }
+
+    /// A request body read for forwarding: the typed request, and the body's top-level fields as the client wrote
+    /// them, a key given twice keeping its first value (the one the typed request reads), so the upstream runs what
+    /// was routed and billed.
+    ///
+    /// One pass over the bytes for the common body (the reader that fills the typed request keeps each member's raw
+    /// bytes as it goes); anything else is split and decoded separately, with the same errors as before.
+    /// - Throws: ``GatewayError`` (400): `invalid_json` when the body is not one JSON object, else the typed
+    ///   decoder's error naming the parameter at fault.
+    public static func decodeForwarding(_ bytes: [UInt8]) throws(GatewayError) -> (request: ChatCompletionRequest, body: RawJSONObject) {
+        if let (request, fields) = fastDecodeWithFields(bytes) {
+            try request.validate()
+            var body = RawJSONObject(fields: fields)
+            body.keepFirstOfRepeatedKeys()
+            return (request, body)
+        }
+        var body: RawJSONObject
+        do {
+            body = try RawJSONObject(parsing: bytes)
+        } catch {
+            throw .invalidJSON(error.description)
+        }
+        body.keepFirstOfRepeatedKeys()
+        return (try decode(from: bytes), body)
+    }
 }
 
 private struct FastRequestReader {
     var reader: JSONValueParser.Reader
+    /// The top-level members as written, when the caller asked for them (nil: not kept).
+    var fields: [RawJSONObject.Field]?
 
     /// The whole body: one object and nothing after it.
     mutating func request() throws(JSONParseError) -> ChatCompletionRequest? {
@@ -33,6 +70,9 @@ private struct FastRequestReader {
         var valid = true
         var seen: UInt16 = 0
         try members(depth: 1) { (this: inout FastRequestReader, key: String) throws(JSONParseError) -> Bool in
+            let start = this.reader.index
+            // Kept on every way out: after a failure the whole result is dropped, so a partial member does no harm.
+            defer { this.fields?.append(RawJSONObject.Field(key: key, value: Array(this.reader.bytes[start..<this.reader.index]))) }
             let bit: UInt16 =
                 switch key {
                 case "model": 1

@@ -19,6 +19,9 @@ public struct RawJSONObject: Sendable, Equatable {
 
     public init() { self.fields = [] }
 
+    /// Fields already split by a reader that checked the whole body.
+    init(fields: [Field]) { self.fields = fields }
+
     /// Splits a JSON object into its top-level fields, every one as written (a key given twice stays twice).
     /// - Throws: ``RawJSONError`` when the bytes are not a single JSON object.
     public init(parsing bytes: some Collection<UInt8>) throws(RawJSONError) {
