@@ -65,7 +65,7 @@ public struct AutoRouter: Sendable {
 
     public func route(_ profile: RequestProfile, policy: RoutingPolicy, now: ContinuousClock.Instant = .now) -> RouteDecision {
         var ranking: [RouteDecision.Ranked] = []
-        // Grown only when used: most decisions rule out nothing among the configured models, and have no weak ones.
+        // Allocated only when used: many decisions rule out none of the configured models, and most have no weak ones.
         var weak: [RouteDecision.Ranked] = []
         var exclusions: [(index: Int, reason: RouteDecision.Exclusion)] = []
         ranking.reserveCapacity(configured.count)
@@ -81,11 +81,13 @@ public struct AutoRouter: Sendable {
         for index in configured {
             let model = facts[index]
             if let reason = exclusionReason(model, at: index, profile: profile, policy: policy, namesModelsOrProviders: namesModelsOrProviders) {
+                if exclusions.isEmpty { exclusions.reserveCapacity(configured.count) }
                 exclusions.append((index, reason))
                 continue
             }
             let snapshot = ModelHealth.snapshot(healthSlots[index], now: now)
             if snapshot.state == .open {
+                if exclusions.isEmpty { exclusions.reserveCapacity(configured.count) }
                 exclusions.append((index, .circuitOpen))
                 continue
             }
