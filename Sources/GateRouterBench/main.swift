@@ -8,7 +8,8 @@ import GateRouterWire
 ///
 /// `micro` times the hot path's functions and counts their allocations (see `MicroBenchmarks`). `routing` times one
 /// auto-routing decision (request classification, token estimate, candidate filtering and scoring
-/// over the full catalog with every provider configured) for three request sizes.
+/// over the full catalog with every provider configured) for four requests; `routing PREFIX` only for those whose name
+/// starts with PREFIX (`routing scripts`: the benchmark's prompt, for profiling one case).
 
 func nanoseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) * 1e-9
@@ -97,6 +98,6 @@ case "relay":
     }
     try await Relay.run(port: port, upstreamHost: "127.0.0.1", upstreamPort: upstreamPort)
 default:
-    print("usage: gaterouter-bench routing|micro|passthrough PORT UPSTREAM_URL|relay PORT UPSTREAM_PORT")
+    print("usage: gaterouter-bench routing [CASE PREFIX]|micro|passthrough PORT UPSTREAM_URL|relay PORT UPSTREAM_PORT")
     exit(2)
 }
