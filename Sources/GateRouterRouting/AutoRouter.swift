@@ -11,8 +11,8 @@ public struct AutoRouter: Sendable {
     public let catalog: ModelCatalog
     public let health: ModelHealth
     /// What a decision reads of each catalog model, in catalog order, prepared once: numbers and flags only, so
-    /// reading one retains nothing (a copy with the model's strings retained and released two strings per model per
-    /// decision, the largest item in a profile of `route`).
+    /// reading one retains nothing. (With the model's id and provider in it, each copy retained and released two
+    /// strings per model per decision: the largest item in a profile of `route`.)
     struct Facts: Sendable {
         var useCase: UseCase
         var contextLength: Int
@@ -68,6 +68,10 @@ public struct AutoRouter: Sendable {
         // Allocated only when used: many decisions rule out none of the configured models, and most have no weak ones.
         var weak: [RouteDecision.Ranked] = []
         var exclusions: [(index: Int, reason: RouteDecision.Exclusion)] = []
+        func exclude(_ index: Int, _ reason: RouteDecision.Exclusion) {
+            if exclusions.isEmpty { exclusions.reserveCapacity(configured.count) }
+            exclusions.append((index, reason))
+        }
         ranking.reserveCapacity(configured.count)
         let weights = policy.strategy.weights
         // The harder the request, the more a model's fit for it outweighs its price and speed.
@@ -81,14 +85,12 @@ public struct AutoRouter: Sendable {
         for index in configured {
             let model = facts[index]
             if let reason = exclusionReason(model, at: index, profile: profile, policy: policy, namesModelsOrProviders: namesModelsOrProviders) {
-                if exclusions.isEmpty { exclusions.reserveCapacity(configured.count) }
-                exclusions.append((index, reason))
+                exclude(index, reason)
                 continue
             }
             let snapshot = ModelHealth.snapshot(healthSlots[index], now: now)
             if snapshot.state == .open {
-                if exclusions.isEmpty { exclusions.reserveCapacity(configured.count) }
-                exclusions.append((index, .circuitOpen))
+                exclude(index, .circuitOpen)
                 continue
             }
             let quality = Self.quality(of: model.useCase, for: profile.tier)

@@ -111,22 +111,22 @@ public struct RouteDecision: Sendable {
         }
     }
 
-    /// Copies `text` to `out` at `start` and returns where it ends (the caller sized `out`).
+    /// Copies `bytes` to `out` at `start` and returns where they end (the caller sized `out`).
+    @inline(__always)
+    static func write(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        _ = UnsafeMutableBufferPointer(rebasing: out[start..<(start + bytes.count)]).initialize(fromContentsOf: bytes)
+        return start + bytes.count
+    }
+
     @inline(__always)
     static func write(_ text: StaticString, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
-        text.withUTF8Buffer { bytes in
-            _ = UnsafeMutableBufferPointer(rebasing: out[start..<(start + bytes.count)]).initialize(fromContentsOf: bytes)
-            return start + bytes.count
-        }
+        text.withUTF8Buffer { write($0, into: out, at: start) }
     }
 
     @inline(__always)
     static func write(_ text: String, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
         var text = text
-        return text.withUTF8 { bytes in
-            _ = UnsafeMutableBufferPointer(rebasing: out[start..<(start + bytes.count)]).initialize(fromContentsOf: bytes)
-            return start + bytes.count
-        }
+        return text.withUTF8 { write($0, into: out, at: start) }
     }
 
     /// The most bytes ``writeTwoDecimals(_:into:at:)`` writes: a sign, 16 digits and the point, or Swift's own
@@ -178,10 +178,5 @@ public struct RouteDecision: Sendable {
             position -= 1
         }
         return end
-    }
-
-    /// The catalog indexes of the best `limit` candidates, in order: what a plan needs, without building candidates.
-    public func topIndexes(_ limit: Int) -> [Int] {
-        ranking.prefix(limit).map(\.index)
     }
 }

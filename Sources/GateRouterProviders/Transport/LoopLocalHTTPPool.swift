@@ -119,23 +119,9 @@ public final class LoopLocalHTTPPool: Sendable {
         return promise.futureResult
     }
 
-    /// The exchange for the gateway's event-loop fast path: `completion` gets the answer (or the failure) on `loop`,
-    /// once. A callback rather than a future: a request's chain of futures cost more than the pool's own work.
-    public func post(
-        on loop: any EventLoop, host: String, port: Int, path: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
-        maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil, started: @escaping @Sendable (Exchange) -> Void = { _ in },
-        completion: @escaping @Sendable (Result<Answer, ExchangeError>) -> Void
-    ) {
-        guard let head = PlainHTTPRequestHead(path: path, host: host, port: port, headers: headers) else {
-            return completion(.failure(.invalidRequest))
-        }
-        post(
-            on: loop, PlainHTTPRequest(head: head, body: body.readableBytesView), timeout: timeout, maxResponseBytes: maxResponseBytes, receiver: receiver,
-            started: started, completion: completion
-        )
-    }
-
-    /// The same for a request whose head was prepared once for its upstream (see ``PlainHTTPRequestHead``).
+    /// The exchange for the gateway's event-loop fast path, for a request whose head was prepared once for its
+    /// upstream (see ``PlainHTTPRequestHead``): `completion` gets the answer (or the failure) on `loop`, once. A
+    /// callback rather than a future: a request's chain of futures cost more than the pool's own work.
     public func post(
         on loop: any EventLoop, _ request: PlainHTTPRequest, timeout: TimeAmount, maxResponseBytes: Int, receiver: (any StreamReceiver)? = nil,
         started: @escaping @Sendable (Exchange) -> Void = { _ in }, completion: @escaping @Sendable (Result<Answer, ExchangeError>) -> Void
