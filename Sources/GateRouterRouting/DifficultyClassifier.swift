@@ -93,12 +93,12 @@ public struct DifficultyClassifier: Sendable {
                 let count = bytes.count
                 let length: Int
                 if count > capHead + capTail {
-                    for i in 0..<capHead { scan.feed(bytes[i]) }
-                    scan.feed(0x20)
-                    for i in (count - capTail)..<count { scan.feed(bytes[i]) }
+                    scan.feed(UnsafeBufferPointer(rebasing: bytes[0..<capHead]))
+                    withUnsafePointer(to: UInt8(0x20)) { scan.feed(UnsafeBufferPointer(start: $0, count: 1)) }
+                    scan.feed(UnsafeBufferPointer(rebasing: bytes[(count - capTail)..<count]))
                     length = capHead + 1 + capTail
                 } else {
-                    for byte in bytes { scan.feed(byte) }
+                    scan.feed(bytes)
                     length = count
                 }
                 scan.finish()
@@ -118,7 +118,7 @@ public struct DifficultyModelError: Error, Sendable, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// The byte-at-a-time featurizer state. Lives only inside `probability(utf8:)`, whose buffers it points into.
+/// The featurizer's state between runs of bytes. Lives only inside `probability(utf8:)`, whose buffers it points into.
 private struct Scan {
     static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
     static let fnvPrime: UInt64 = 0x0000_0100_0000_01b3
@@ -147,75 +147,100 @@ private struct Scan {
         self.mask = mask
     }
 
-    @inline(__always)
-    mutating func feed(_ raw: UInt8) {
-        let byte = raw &- 0x41 < 26 ? raw | 0x20 : raw
-        window = window << 8 | UInt64(byte)
-        checkMarkers(byte)
-        let isDigit = byte &- 0x30 < 10
-        if isDigit || byte &- 0x61 < 26 {
-            if isDigit { digits += 1 }
-            if !inToken {
-                inToken = true
-                unigram = Self.fnvOffset
-                if hasPrevious { bigram = (previous ^ 0x20) &* Self.fnvPrime }
+    /// Feeds a run of bytes in one loop over local copies of the state. Why: fed a byte per call, the state stayed in
+    /// memory (the compiler kept the call out of line) and the loads and stores cost more than the hashing.
+    mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var sparseSum = self.sparseSum, tokens = self.tokens, digits = self.digits
+        var codeMarker = self.codeMarker, mathMarker = self.mathMarker
+        var inToken = self.inToken, hasPrevious = self.hasPrevious
+        var unigram = self.unigram, bigram = self.bigram, previous = self.previous, window = self.window
+        let weights = self.weights, seen = self.seen, mask = self.mask
+
+        @inline(__always) func add(_ hash: UInt64) {
+            let bucket = Int(truncatingIfNeeded: hash & mask)
+            let word = bucket >> 6
+            let bit: UInt64 = 1 << UInt64(bucket & 63)
+            if seen[word] & bit == 0 {
+                seen[word] |= bit
+                sparseSum += weights[bucket]
             }
-            unigram = (unigram ^ UInt64(byte)) &* Self.fnvPrime
-            if hasPrevious { bigram = (bigram ^ UInt64(byte)) &* Self.fnvPrime }
-        } else if inToken {
-            endToken()
         }
+
+        for raw in bytes {
+            let byte = raw &- 0x41 < 26 ? raw | 0x20 : raw
+            window = window << 8 | UInt64(byte)
+            // A marker is checked on its last byte only.
+            switch byte {
+            case 0x20:  // "def " or "return "
+                if !codeMarker, window & 0xffff_ffff == 0x6465_6620 || window & 0xff_ffff_ffff_ffff == 0x72_6574_7572_6e20 {
+                    codeMarker = true
+                }
+            case 0x60:  // "```"
+                if window & 0xff_ffff == 0x60_6060 { codeMarker = true }
+            case 0x7b:  // "{"
+                codeMarker = true
+            case 0x64:  // "\boxed"
+                if window & 0xffff_ffff_ffff == 0x5c62_6f78_6564 { mathMarker = true }
+            case 0x65:  // "prove"
+                if window & 0xff_ffff_ffff == 0x70_726f_7665 { mathMarker = true }
+            case 0x6d:  // "theorem"
+                if window & 0xff_ffff_ffff_ffff == 0x74_6865_6f72_656d { mathMarker = true }
+            case 0x6c:  // "integral"
+                if window == 0x696e_7465_6772_616c { mathMarker = true }
+            case 0x6e:  // "equation"
+                if window == 0x6571_7561_7469_6f6e { mathMarker = true }
+            default:
+                break
+            }
+            let isDigit = byte &- 0x30 < 10
+            if isDigit || byte &- 0x61 < 26 {
+                if isDigit { digits += 1 }
+                if !inToken {
+                    inToken = true
+                    unigram = Self.fnvOffset
+                    if hasPrevious { bigram = (previous ^ 0x20) &* Self.fnvPrime }
+                }
+                unigram = (unigram ^ UInt64(byte)) &* Self.fnvPrime
+                if hasPrevious { bigram = (bigram ^ UInt64(byte)) &* Self.fnvPrime }
+            } else if inToken {
+                // The token ends: its hash and the bigram with the one before it count.
+                inToken = false
+                tokens += 1
+                add(unigram)
+                if hasPrevious { add(bigram) }
+                previous = unigram
+                hasPrevious = true
+            }
+        }
+
+        self.sparseSum = sparseSum
+        self.tokens = tokens
+        self.digits = digits
+        self.codeMarker = codeMarker
+        self.mathMarker = mathMarker
+        self.inToken = inToken
+        self.hasPrevious = hasPrevious
+        self.unigram = unigram
+        self.bigram = bigram
+        self.previous = previous
+        self.window = window
     }
 
+    /// Ends the last token (counted as at a separator, with no marker check: no byte follows).
     mutating func finish() {
-        if inToken { endToken() }
-    }
-
-    @inline(__always)
-    private mutating func endToken() {
+        guard inToken else { return }
         inToken = false
         tokens += 1
         add(unigram)
         if hasPrevious { add(bigram) }
-        previous = unigram
-        hasPrevious = true
     }
 
-    @inline(__always)
     private mutating func add(_ hash: UInt64) {
         let bucket = Int(truncatingIfNeeded: hash & mask)
-        let word = bucket >> 6
         let bit: UInt64 = 1 << UInt64(bucket & 63)
-        if seen[word] & bit == 0 {
-            seen[word] |= bit
+        if seen[bucket >> 6] & bit == 0 {
+            seen[bucket >> 6] |= bit
             sparseSum += weights[bucket]
-        }
-    }
-
-    /// Sets the marker flags when the window ends with one of the marker strings (checked on each string's last byte).
-    @inline(__always)
-    private mutating func checkMarkers(_ byte: UInt8) {
-        switch byte {
-        case 0x20:  // "def " or "return "
-            if !codeMarker, window & 0xffff_ffff == 0x6465_6620 || window & 0xff_ffff_ffff_ffff == 0x72_6574_7572_6e20 {
-                codeMarker = true
-            }
-        case 0x60:  // "```"
-            if window & 0xff_ffff == 0x60_6060 { codeMarker = true }
-        case 0x7b:  // "{"
-            codeMarker = true
-        case 0x64:  // "\boxed"
-            if window & 0xffff_ffff_ffff == 0x5c62_6f78_6564 { mathMarker = true }
-        case 0x65:  // "prove"
-            if window & 0xff_ffff_ffff == 0x70_726f_7665 { mathMarker = true }
-        case 0x6d:  // "theorem"
-            if window & 0xff_ffff_ffff_ffff == 0x74_6865_6f72_656d { mathMarker = true }
-        case 0x6c:  // "integral"
-            if window == 0x696e_7465_6772_616c { mathMarker = true }
-        case 0x6e:  // "equation"
-            if window == 0x6571_7561_7469_6f6e { mathMarker = true }
-        default:
-            break
         }
     }
 }
