@@ -113,8 +113,9 @@ public struct RequestClassifier: Sendable {
     /// How much of the ask is searched for cues: its first bytes, where the instructions usually are.
     static let cueWindow = 512
 
-    /// Code and reasoning cues in the first `cueWindow` bytes of the ask (ASCII case-insensitive), found in one pass over flat
-    /// tables: a byte that starts no cue costs one lookup; one that does is compared only with the cues starting with it.
+    /// Code and reasoning cues in the first `cueWindow` bytes of the ask (ASCII case-insensitive), found in one pass over small
+    /// tables: a pair of bytes that starts no cue costs one bit test; one that does is compared only with the cues starting
+    /// with its first byte.
     static func cues(in text: String) -> (code: Bool, reasoning: Bool) {
         if let found = text.utf8.withContiguousStorageIfAvailable({ cues(in: UnsafeBufferPointer(rebasing: $0.prefix(Self.cueWindow))) }) {
             return found
@@ -132,26 +133,30 @@ public struct RequestClassifier: Sendable {
         table.bytes.withUnsafeBufferPointer { cueBytes in
             table.cues.withUnsafeBufferPointer { cues in
                 table.firstCue.withUnsafeBufferPointer { firstCue in
-                    table.pairs.withUnsafeBufferPointer { pairs in
-                        for index in 0..<(count - 1) {
-                            // Most byte pairs start no cue: one bit test and on.
-                            let first = lower(bytes[index])
-                            let pair = Int(first) << 8 | Int(lower(bytes[index + 1]))
-                            guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else { continue }
-                            // The next four bytes, lowercased, compared with each cue's first four in one step.
-                            var head: UInt32 = 0
-                            for offset in 0..<4 where index + offset < count { head |= UInt32(lower(bytes[index + offset])) << (8 * UInt32(offset)) }
-                            for cueIndex in Int(firstCue[Int(first)])..<Int(firstCue[Int(first) + 1]) {
-                                let cue = cues[cueIndex]
-                                guard head & cue.headMask == cue.head, index + cue.length <= count, cue.isCode ? !code : !reasoning else { continue }
-                                var matched = true
-                                for offset in 4..<max(4, cue.length) where lower(bytes[index + offset]) != cueBytes[cue.offset + offset] {
-                                    matched = false
-                                    break
-                                }
-                                if matched {
-                                    if cue.isCode { code = true } else { reasoning = true }
-                                    if code && reasoning { return }
+                    table.symbols.withUnsafeBufferPointer { symbols in
+                        table.pairs.withUnsafeBufferPointer { pairs in
+                            var symbol = symbols[Int(bytes[0])]
+                            for index in 0..<(count - 1) {
+                                // Most byte pairs start no cue: one table read and one bit test, and on.
+                                let next = symbols[Int(bytes[index + 1])]
+                                defer { symbol = next }
+                                guard pairs[Int(symbol)] & (1 << UInt64(next)) != 0 else { continue }
+                                let first = lower(bytes[index])
+                                // The next four bytes, lowercased, compared with each cue's first four in one step.
+                                var head: UInt32 = 0
+                                for offset in 0..<4 where index + offset < count { head |= UInt32(lower(bytes[index + offset])) << (8 * UInt32(offset)) }
+                                for cueIndex in Int(firstCue[Int(first)])..<Int(firstCue[Int(first) + 1]) {
+                                    let cue = cues[cueIndex]
+                                    guard head & cue.headMask == cue.head, index + cue.length <= count, cue.isCode ? !code : !reasoning else { continue }
+                                    var matched = true
+                                    for offset in 4..<max(4, cue.length) where lower(bytes[index + offset]) != cueBytes[cue.offset + offset] {
+                                        matched = false
+                                        break
+                                    }
+                                    if matched {
+                                        if cue.isCode { code = true } else { reasoning = true }
+                                        if code && reasoning { return }
+                                    }
                                 }
                             }
                         }
@@ -176,14 +181,29 @@ public struct RequestClassifier: Sendable {
         var bytes: [UInt8] = []
         var cues: [Cue] = []
         var firstCue: [Int32] = []
-        /// A bit per two-byte sequence that starts some cue (65,536 bits).
-        var pairs = [UInt64](repeating: 0, count: 1024)
+        /// Each byte's symbol: 0 for a byte no cue starts with (nor has second), else a number from 1 to 63, the same for
+        /// a letter in either case. Why symbols: a bit per pair of raw bytes took 8 KB, read at random along the prompt,
+        /// and under load those reads missed the cache.
+        var symbols = [UInt8](repeating: 0, count: 256)
+        /// Bit `b` of `pairs[a]`: some cue starts with the bytes of symbols `a` and `b` (512 bytes in all).
+        var pairs = [UInt64](repeating: 0, count: 64)
 
         static let shared = CueTable(code: codeCues, reasoning: reasoningCues)
 
         init(code: [String], reasoning: [String]) {
             let all = (code.map { (Array($0.utf8), true) } + reasoning.map { (Array($0.utf8), false) }).sorted { $0.0[0] < $1.0[0] }
             firstCue = [Int32](repeating: 0, count: 257)
+            var nextSymbol: UInt8 = 1
+            func symbol(_ byte: UInt8) -> UInt8 {
+                if symbols[Int(byte)] == 0 {
+                    precondition(nextSymbol < 64, "the cues use more than 63 distinct first and second bytes")
+                    symbols[Int(byte)] = nextSymbol
+                    // A letter's other case reads as the same symbol (the cues are written in lower case).
+                    if byte >= 97 && byte <= 122 { symbols[Int(byte - 32)] = nextSymbol }
+                    nextSymbol += 1
+                }
+                return symbols[Int(byte)]
+            }
             for (cue, isCode) in all {
                 var head: UInt32 = 0
                 var headMask: UInt32 = 0
@@ -194,8 +214,7 @@ public struct RequestClassifier: Sendable {
                 cues.append(Cue(offset: bytes.count, length: cue.count, isCode: isCode, head: head, headMask: headMask))
                 bytes += cue
                 firstCue[Int(cue[0]) + 1] += 1
-                let pair = Int(cue[0]) << 8 | Int(cue[1])
-                pairs[pair >> 6] |= 1 << UInt64(pair & 63)
+                pairs[Int(symbol(cue[0]))] |= 1 << UInt64(symbol(cue[1]))
             }
             for index in 1...256 { firstCue[index] += firstCue[index - 1] }
         }
