@@ -156,16 +156,6 @@ private struct Scan {
         var unigram = self.unigram, bigram = self.bigram, previous = self.previous, window = self.window
         let weights = self.weights, seen = self.seen, mask = self.mask
 
-        @inline(__always) func add(_ hash: UInt64) {
-            let bucket = Int(truncatingIfNeeded: hash & mask)
-            let word = bucket >> 6
-            let bit: UInt64 = 1 << UInt64(bucket & 63)
-            if seen[word] & bit == 0 {
-                seen[word] |= bit
-                sparseSum += weights[bucket]
-            }
-        }
-
         for raw in bytes {
             let byte = raw &- 0x41 < 26 ? raw | 0x20 : raw
             window = window << 8 | UInt64(byte)
@@ -206,8 +196,8 @@ private struct Scan {
                 // The token ends: its hash and the bigram with the one before it count.
                 inToken = false
                 tokens += 1
-                add(unigram)
-                if hasPrevious { add(bigram) }
+                Self.add(unigram, mask: mask, seen: seen, weights: weights, to: &sparseSum)
+                if hasPrevious { Self.add(bigram, mask: mask, seen: seen, weights: weights, to: &sparseSum) }
                 previous = unigram
                 hasPrevious = true
             }
@@ -231,16 +221,20 @@ private struct Scan {
         guard inToken else { return }
         inToken = false
         tokens += 1
-        add(unigram)
-        if hasPrevious { add(bigram) }
+        Self.add(unigram, mask: mask, seen: seen, weights: weights, to: &sparseSum)
+        if hasPrevious { Self.add(bigram, mask: mask, seen: seen, weights: weights, to: &sparseSum) }
     }
 
-    private mutating func add(_ hash: UInt64) {
+    /// Counts a hash's bucket once: its weight joins `sum` the first time the bucket is seen (binary presence).
+    @inline(__always)
+    private static func add(
+        _ hash: UInt64, mask: UInt64, seen: UnsafeMutableBufferPointer<UInt64>, weights: UnsafeBufferPointer<Double>, to sum: inout Double
+    ) {
         let bucket = Int(truncatingIfNeeded: hash & mask)
         let bit: UInt64 = 1 << UInt64(bucket & 63)
         if seen[bucket >> 6] & bit == 0 {
             seen[bucket >> 6] |= bit
-            sparseSum += weights[bucket]
+            sum += weights[bucket]
         }
     }
 }

@@ -133,14 +133,6 @@ public struct RouteDecision: Sendable {
     /// spelling of a huge or non-finite value (at most 24 bytes, as in `-1.7976931348623157e+308`).
     static let maximumNumberBytes = 24
 
-    /// Two decimals, as ASCII digits, without `String(format:)` or a string per number.
-    static func appendTwoDecimals(_ value: Double, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumNumberBytes) { buffer in
-            let end = writeTwoDecimals(value, into: buffer, at: 0)
-            out.append(contentsOf: buffer[..<end])
-        }
-    }
-
     /// Writes `value` with two decimals at `start`, and returns where it ends. Needs ``maximumNumberBytes`` of room.
     static func writeTwoDecimals(_ value: Double, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
         var end = start

@@ -157,8 +157,9 @@ import Testing
         (-Double.greatestFiniteMagnitude, "-1.7976931348623157e+308"), (9.999, "10.00"),
     ])
     func routeNumbersHaveTwoDecimals(value: Double, expected: String) {
-        var out: [UInt8] = []
-        RouteDecision.appendTwoDecimals(value, to: &out)
+        let out = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RouteDecision.maximumNumberBytes) { buffer in
+            Array(buffer[..<RouteDecision.writeTwoDecimals(value, into: buffer, at: 0)])
+        }
         #expect(String(decoding: out, as: UTF8.self) == expected)
     }
 

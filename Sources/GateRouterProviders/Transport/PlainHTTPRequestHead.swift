@@ -59,11 +59,6 @@ public struct PlainHTTPRequestHead: Sendable, Equatable {
         buffer.writeBytes(body)
         return buffer
     }
-
-    /// The whole request with a body already in a buffer.
-    public func request(body: ByteBuffer) -> ByteBuffer {
-        request(body: body.readableBytesView)
-    }
 }
 
 /// A request ready for ``LoopLocalHTTPPool``: where it goes and its bytes.
