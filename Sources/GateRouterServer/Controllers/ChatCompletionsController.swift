@@ -93,7 +93,7 @@ struct ChatCompletionsController: Sendable {
                 continue
             }
             if index > 0, plan.attempts[index - 1].modelID == target.modelID {
-                try await Task.sleep(for: FailoverPolicy.backoff(attempt: failures.count))
+                try await LoopTimer.sleep(for: FailoverPolicy.backoff(attempt: failures.count))
             }
             Self.describe(target, report: context.report, session: session)
             let attemptStart = ContinuousClock.now

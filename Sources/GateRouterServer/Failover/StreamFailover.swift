@@ -189,7 +189,7 @@ struct StreamFailover: Sendable {
                 group.addTask { (index, await attempt.nextItem()) }
             }
             group.addTask {
-                try? await Task.sleep(until: until)
+                try? await LoopTimer.sleep(until: until)
                 return nil
             }
             var results: [(Int, Result<StreamedAttempt.Item?, any Error>)] = []
@@ -225,7 +225,7 @@ struct StreamFailover: Sendable {
                 continue
             }
             if !hedge, index > 0, plan.attempts[index - 1].modelID == target.modelID {
-                try await Task.sleep(for: FailoverPolicy.backoff(attempt: state.failures.count))
+                try await LoopTimer.sleep(for: FailoverPolicy.backoff(attempt: state.failures.count))
             }
             let attempt = StreamedAttempt(
                 adapter: adapters.adapter(for: target.provider.kind), call: makeCall(target), tickInterval: limits.keepAliveInterval, logger: logger
@@ -261,7 +261,7 @@ enum FailoverPolicy {
         try await withThrowingTaskGroup(of: Value?.self) { group in
             group.addTask { try await operation() }
             group.addTask {
-                try await Task.sleep(for: limit)
+                try await LoopTimer.sleep(for: limit)
                 return nil
             }
             defer { group.cancelAll() }

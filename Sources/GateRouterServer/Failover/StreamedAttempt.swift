@@ -33,7 +33,7 @@ final class StreamedAttempt: Sendable {
         self.ticker = Task {
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(for: tickInterval)
+                    try await LoopTimer.sleep(for: tickInterval)
                 } catch {
                     return
                 }
