@@ -63,13 +63,13 @@ public final class AuthCache: Sendable {
     /// the caller's to check, so it can say which applies.
     public func authenticate(_ presentedKey: String) -> Identity? {
         let digest = APIKeyHasher.hash(presentedKey)
-        return state.withLock { state in
-            guard let record = state.keysByHash[digest],
-                  APIKeyHasher.constantTimeEquals(record.hash, digest),
-                  let account = state.accounts[record.accountID]
-            else { return nil }
+        // The comparison runs after the lock: every request on every event loop takes it.
+        let identity = state.withLock { state -> Identity? in
+            guard let record = state.keysByHash[digest], let account = state.accounts[record.accountID] else { return nil }
             return Identity(key: record, account: account)
         }
+        guard let identity, APIKeyHasher.constantTimeEquals(identity.key.hash, digest) else { return nil }
+        return identity
     }
 
     public func account(_ id: String) -> Account? {

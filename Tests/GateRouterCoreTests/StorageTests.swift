@@ -22,6 +22,9 @@ import Testing
         #expect(APIKeyHasher.constantTimeEquals("abcd", "abcd"))
         #expect(!APIKeyHasher.constantTimeEquals("abcd", "abce"))
         #expect(!APIKeyHasher.constantTimeEquals("abcd", "abc"))
+        #expect(!APIKeyHasher.constantTimeEquals("xbcd", "abcd"))
+        #expect(APIKeyHasher.constantTimeEquals("", ""))
+        #expect(!APIKeyHasher.constantTimeEquals("é", "e\u{301}"))
     }
 
     @Test func cacheAuthenticatesOnlyLiveKeysOfKnownAccounts() {
@@ -203,6 +206,23 @@ import Testing
         #expect(try LedgerRecord.Attempt.list(json: older) == attempts)
         #expect(throws: AttemptsJSONError.self) { try LedgerRecord.Attempt.list(json: #"[{"model":"m"}]"#) }
         #expect(throws: (any Error).self) { try LedgerRecord.Attempt.list(json: "not json") }
+    }
+
+    /// The column's text is what the JSON serializer writes for the same list (the format rows have had so far).
+    @Test func theTextIsTheSerializersText() {
+        let lists: [[LedgerRecord.Attempt]] = [
+            [],
+            [.init(model: "openai/gpt-5", provider: "openai", outcome: "ok")],
+            [
+                .init(model: "x/\"quoted\" \\ model ü", provider: "p", outcome: " HTTP 503"),
+                .init(model: "tab\tnew\nline\u{1}", provider: "", outcome: "ok"),
+                .init(model: "deepseek/deepseek-v3.2", provider: "deepseek", outcome: "circuit open"),
+            ],
+        ]
+        for attempts in lists {
+            let value = JSONValue.array(attempts.map { .object(["model": .string($0.model), "outcome": .string($0.outcome), "provider": .string($0.provider)]) })
+            #expect(LedgerRecord.Attempt.json(attempts) == String(decoding: value.serialized(), as: UTF8.self))
+        }
     }
 }
 
