@@ -3,8 +3,8 @@ import Foundation
 import NIOCore
 import Testing
 
-/// The real `gaterouter` binary under sustained load keeps a flat memory footprint: once warm, thousands more requests
-/// and streams add next to nothing to its resident memory.
+/// The real `gaterouter` binary under sustained load keeps a flat footprint: once warm, thousands more requests and
+/// streams add next to nothing to its resident memory or its open sockets.
 ///
 /// Run on the binary, not in this process: the gateway runs Swift concurrency on NIO's event loops (the CLI installs
 /// them as the global executor), and the leak this guards against showed only there. Each request through the
@@ -46,6 +46,7 @@ import Testing
                 try await Self.load(client, baseURL: baseURL, key: key, requests: Self.requests / 2, streams: Self.streams / 2)
                 try await Task.sleep(for: .milliseconds(300))
                 let before = try Self.residentBytes(pid)
+                let descriptorsBefore = try Self.openDescriptors(pid)
                 try await Self.load(client, baseURL: baseURL, key: key, requests: Self.requests, streams: Self.streams)
                 try await Task.sleep(for: .milliseconds(300))
                 let after = try Self.residentBytes(pid)
@@ -53,6 +54,9 @@ import Testing
                     after - before < Self.allowance,
                     "fast path \(fastPath): \(Self.requests) requests and \(Self.streams) streams grew the gateway from \(before >> 10) to \(after >> 10) KB"
                 )
+                // Client and upstream connections are reused or closed: the same 16 clients need no more sockets.
+                let descriptorsAfter = try Self.openDescriptors(pid)
+                #expect(descriptorsAfter - descriptorsBefore < 32, "fast path \(fastPath): open descriptors went from \(descriptorsBefore) to \(descriptorsAfter)")
             } catch {
                 try? await client.shutdown()
                 _ = await gateway.terminate()
@@ -94,6 +98,11 @@ import Testing
         let status: Int
         let body: String
         var description: String { "HTTP \(status): \(body.prefix(300))" }
+    }
+
+    /// How many files and sockets the process holds open.
+    static func openDescriptors(_ pid: Int32) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
     }
 
     /// The process's resident memory, from `/proc/<pid>/status`.
