@@ -52,6 +52,21 @@ import Testing
             return text
         }
 
+        /// Runs `body` with an HTTP client, then shuts the client down and stops the process by SIGTERM, also when `body`
+        /// throws. Returns the process's exit status.
+        func serving(_ body: (HTTPClient) async throws -> Void) async throws -> Int32 {
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                try await body(client)
+            } catch {
+                try? await client.shutdown()
+                _ = await terminate()
+                throw error
+            }
+            try await client.shutdown()
+            return await terminate()
+        }
+
         func terminate() async -> Int32 {
             process.terminate()  // SIGTERM: graceful shutdown
             let deadline = ContinuousClock.now + .seconds(15)

@@ -40,8 +40,7 @@ import Testing
             let key = try #require(CommandLineTests.value(after: "API key:", in: banner))
             let pid = gateway.process.processIdentifier
 
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            do {
+            let status = try await gateway.serving { client in
                 // Warm-up: pools, caches and the allocator's arenas reach their working size.
                 try await Self.load(client, baseURL: baseURL, key: key, requests: Self.requests / 2, streams: Self.streams / 2)
                 try await Task.sleep(for: .milliseconds(300))
@@ -57,13 +56,8 @@ import Testing
                 // Client and upstream connections are reused or closed: the same 16 clients need no more sockets.
                 let descriptorsAfter = try Self.openDescriptors(pid)
                 #expect(descriptorsAfter - descriptorsBefore < 32, "fast path \(fastPath): open descriptors went from \(descriptorsBefore) to \(descriptorsAfter)")
-            } catch {
-                try? await client.shutdown()
-                _ = await gateway.terminate()
-                throw error
             }
-            try await client.shutdown()
-            #expect(await gateway.terminate() == 0)
+            #expect(status == 0)
         }
     }
 

@@ -51,8 +51,7 @@ import Testing
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gr-ops-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         let (gateway, baseURL, _) = try await Self.startDemo(dataDirectory: dataDirectory)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
+        let status = try await gateway.serving { client in
             let created = try await Self.run(["accounts", "create", "--name", "Ops", "--balance", "2", "--data-dir", dataDirectory])
             #expect(created.status == 0 && created.output.hasPrefix("acct_"))
             let key = try await Self.run(["keys", "create", "--account", created.output, "--rpm", "100", "--data-dir", dataDirectory])
@@ -84,13 +83,8 @@ import Testing
             let credited = try await Self.run(["accounts", "credit", created.output, "0.5", "--data-dir", dataDirectory])
             #expect(credited.status == 0 && Decimal(string: credited.output) ?? 0 > 2, "balance after a credit: \(credited.output)")
             #expect(try await Self.run(["accounts", "credit", "acct_missing", "1", "--data-dir", dataDirectory]).status != 0)
-        } catch {
-            try? await client.shutdown()
-            _ = await gateway.terminate()
-            throw error
         }
-        try await client.shutdown()
-        #expect(await gateway.terminate() == 0)
+        #expect(status == 0)
         let usage = try await Self.run(["usage", "--group-by", "model", "--csv", "--data-dir", dataDirectory])
         #expect(usage.output.contains("deepseek/deepseek-v3.2,"), "\(usage.output)")
     }
