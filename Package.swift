@@ -186,6 +186,7 @@ let package = Package(
             name: "GateRouterServerTests",
             dependencies: [
                 "GateRouterServer",
+                "GateRouterCLI",
                 "GateRouterMockProvider",
                 "GateRouterSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

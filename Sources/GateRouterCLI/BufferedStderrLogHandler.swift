@@ -10,6 +10,11 @@ import Synchronization
 /// formats the line into a shared buffer, and the fast path's request lines (``RequestLineWriter``) are only queued
 /// as values; a dedicated thread formats those and writes what has gathered every 20 ms (sooner past 64 KiB or 512
 /// queued requests). `flush()` writes the rest; `gaterouter serve` calls it when it stops.
+///
+/// What waits is bounded: when stderr stops taking lines (a full pipe nobody reads, a paused terminal, a stalled log
+/// collector) the writer thread blocks in `write`, and lines past the limits are dropped and counted, then reported in
+/// one warning line once stderr moves again. Before, the queue grew by a few hundred bytes per request for as long as
+/// stderr was blocked; blocking the event loops instead would stop the gateway over its logs.
 final class LogWriter: Sendable {
     private struct State {
         var buffer: [UInt8] = []
@@ -17,6 +22,8 @@ final class LogWriter: Sendable {
         /// Request lines not formatted yet, each with the second it was logged in. They come after everything in
         /// `buffer`: a line appended to `buffer` formats these first.
         var requests: [QueuedRequestLine] = []
+        /// Lines dropped since the last write, for the warning that reports them.
+        var dropped = 0
     }
 
     private struct QueuedRequestLine {
@@ -34,9 +41,19 @@ final class LogWriter: Sendable {
     private let flushing = Mutex(())
     private let wake = NSCondition()
     private let descriptor: Int32
+    /// Formatted bytes that may wait (other lines, and request lines once formatted).
+    private let maxBufferedBytes: Int
+    /// Request lines that may wait unformatted (a few hundred bytes each).
+    private let maxQueuedRequests: Int
 
-    init(descriptor: Int32 = STDERR_FILENO) {
+    /// - Parameters:
+    ///   - maxBufferedBytes: formatted text that may wait for stderr; 16 MiB by default.
+    ///   - maxQueuedRequests: request lines that may wait unformatted; 50,000 by default, two seconds of the fast path at
+    ///     full speed on the benchmark machine.
+    init(descriptor: Int32 = STDERR_FILENO, maxBufferedBytes: Int = 16 << 20, maxQueuedRequests: Int = 50_000) {
         self.descriptor = descriptor
+        self.maxBufferedBytes = maxBufferedBytes
+        self.maxQueuedRequests = maxQueuedRequests
         let thread = Thread { [self] in self.run() }
         thread.name = "gaterouter-log"
         thread.start()
@@ -51,6 +68,10 @@ final class LogWriter: Sendable {
         let pairs = metadata.sorted { $0.key < $1.key }
         let now = Date().timeIntervalSince1970
         let large = state.withLock { state -> Bool in
+            guard state.buffer.count < maxBufferedBytes else {
+                state.dropped += 1
+                return false
+            }
             // Lines other than requests are few (start-up, warnings, errors): the queued request lines before this
             // one are formatted here, so the output keeps the order the lines were logged in.
             if !state.requests.isEmpty {
@@ -83,6 +104,10 @@ final class LogWriter: Sendable {
     func append(request line: RequestLogLine, label: String) {
         let second = time(nil)
         let queued = state.withLock { state -> Int in
+            guard state.requests.count < maxQueuedRequests else {
+                state.dropped += 1
+                return 0
+            }
             state.requests.append(QueuedRequestLine(second: second, label: label, line: line))
             return state.requests.count
         }
@@ -95,17 +120,23 @@ final class LogWriter: Sendable {
     }
 
     private func flushNow() {
-        let (pending, requests, lastTimestamp) = state.withLock { state -> ([UInt8], [QueuedRequestLine], Timestamps) in
+        let (pending, requests, lastTimestamp, dropped) = state.withLock { state -> ([UInt8], [QueuedRequestLine], Timestamps, Int) in
             defer {
                 state.buffer.removeAll(keepingCapacity: true)
                 state.requests.removeAll(keepingCapacity: true)
+                state.dropped = 0
             }
-            return (state.buffer, state.requests, state.timestamps)
+            return (state.buffer, state.requests, state.timestamps, state.dropped)
         }
         // Outside the lock: the event loops keep queueing while these are formatted.
         var bytes = pending
         var timestamps = lastTimestamp
         Self.format(requests, into: &bytes, timestamps: &timestamps)
+        if dropped > 0 {
+            // After the lines that did wait: the dropped ones came after them.
+            Self.appendPrefix(stamp: timestamps.stamp(for: time(nil)), level: .warning, label: "gaterouter", to: &bytes)
+            bytes.append(contentsOf: " gr.log.dropped=\(dropped) [GateRouterCLI] log lines dropped: stderr did not take them as fast as they came\n".utf8)
+        }
         write(bytes)
     }
 
