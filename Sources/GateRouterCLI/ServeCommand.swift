@@ -69,13 +69,17 @@ struct ServeCommand: AsyncParsableCommand {
             portContinuation.yield(port)
             portContinuation.finish()
         }
+        // The mock stops the way the gateway does, gracefully, once the gateway has: cancelled instead, Hummingbird
+        // logged an error ("Waiting on child channel") on every demo shutdown.
+        let mockService = ServiceGroup(configuration: .init(services: [mockApp], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await mockApp.run() }
+            group.addTask { try await mockService.run() }
             var iterator = ports.makeAsyncIterator()
             guard let mockPort = await iterator.next() else { throw ValidationError("the demo upstream did not start") }
             configuration = configuration.simulatingProviders(at: "http://127.0.0.1:\(mockPort)")
             try await serve(configuration, state: state, logger: logger, requestLog: requestLog)
-            group.cancelAll()
+            await mockService.triggerGracefulShutdown()
+            try await group.waitForAll()
         }
     }
 

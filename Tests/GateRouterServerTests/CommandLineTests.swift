@@ -122,6 +122,9 @@ import Testing
         #expect(await first.terminate() == 0, "SIGTERM must shut down cleanly")
         // One line per request, written in batches from a background thread and flushed on the way out.
         try await Task.sleep(for: .milliseconds(200))
+        // A graceful stop is a quiet one: no error lines, the demo's mock upstream included.
+        let errorLines = first.log.split(separator: "\n").filter { $0.contains(" error ") }
+        #expect(errorLines.isEmpty, "\(errorLines)")
         let requestLines = first.log.split(separator: "\n").filter { $0.contains("[GateRouterServer] request") }
         #expect(requestLines.count == 3, "\(first.log)")
         for line in requestLines {
