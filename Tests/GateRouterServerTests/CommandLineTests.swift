@@ -77,6 +77,12 @@ import Testing
         }
     }
 
+    /// This process's environment without provider keys or gateway settings: a child gateway starts from what the test
+    /// sets, not from the machine it runs on.
+    static var cleanEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("_API_KEY") && !$0.key.hasPrefix("GATEROUTER_") }
+    }
+
     static func value(after label: String, in text: String) -> String? {
         text.split(separator: "\n").first { $0.contains(label) }
             .flatMap { $0.components(separatedBy: label).last?.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) }
@@ -87,7 +93,7 @@ import Testing
         #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build the package first: swift build")
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gr-cli-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("_API_KEY") && !$0.key.hasPrefix("GATEROUTER_") }
+        var environment = Self.cleanEnvironment
         environment["GATEROUTER_LOG_LEVEL"] = "warning"
         let arguments = ["serve", "--demo", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory]
 

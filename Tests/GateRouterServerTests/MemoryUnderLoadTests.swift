@@ -25,7 +25,7 @@ import Testing
         try await withMocks(1) { mocks in
             let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gr-memory-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("_API_KEY") && !$0.key.hasPrefix("GATEROUTER_") }
+            var environment = CommandLineTests.cleanEnvironment
             environment["GATEROUTER_LOG_LEVEL"] = "warning"
             // 0: every request through Hummingbird's router and the controller (as with any HTTPS provider); 1: the
             // event-loop fast path that plain-HTTP OpenAI-compatible upstreams take.

@@ -24,7 +24,7 @@ import Testing
     }
 
     static func startDemo(dataDirectory: String) async throws -> (CommandLineTests.RunningCommand, baseURL: String, key: String) {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("_API_KEY") && !$0.key.hasPrefix("GATEROUTER_") }
+        var environment = CommandLineTests.cleanEnvironment
         environment["GATEROUTER_LOG_LEVEL"] = "warning"
         let command = try CommandLineTests.RunningCommand(
             arguments: ["serve", "--demo", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory], environment: environment
@@ -141,7 +141,7 @@ import Testing
 
     static func start(databaseURL: String) async throws -> Instance {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("gr-two-\(UUID().uuidString)").path
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasSuffix("_API_KEY") && !$0.key.hasPrefix("GATEROUTER_") }
+        var environment = CommandLineTests.cleanEnvironment
         environment["GATEROUTER_LOG_LEVEL"] = "warning"
         environment["GATEROUTER_ADMIN_TOKEN"] = "two-process-admin"
         let command = try CommandLineTests.RunningCommand(
